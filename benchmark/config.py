@@ -1,0 +1,91 @@
+"""Run configuration: one frozen dataclass describing a training run, with a stable content hash."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import models
+from datasets import dataset_names
+
+PRECISIONS = ("bf16", "fp32")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    """Everything that determines a run's numbers (``device`` and ``threads`` excepted).
+
+    ``hparams`` holds the objective's hyper-parameters as sorted (name, value) pairs; the β-TCVAE
+    dataset size N is filled in from the dataset when omitted.
+    """
+
+    dataset: str = "dsprites"
+    model: str = "betavae"
+    hparams: tuple[tuple[str, Any], ...] = ()
+    seed: int = 0
+    steps: int = 2000
+    batch_size: int = 64
+    lr: float = 1e-4
+    adam_betas: tuple[float, float] = (0.9, 0.999)
+    adam_eps: float = 1e-8
+    architecture: str = "conv"
+    latent_dim: int = 10
+    likelihood: str = "auto"
+    precision: str = "fp32"
+    channels_last: bool = True
+    compile: bool = False
+    log_every: int = 100
+    checkpoint_every: int = 1000
+    eval_samples: int = 10_000
+    data_path: str | None = None
+    device: str = field(default="auto", compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "hparams", tuple(sorted((str(k), v) for k, v in dict(self.hparams).items())))
+        object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
+        models.MODELS.get(self.model)  # unknown model → suggestions
+        if self.dataset not in dataset_names():
+            from datasets import get_dataset
+
+            get_dataset(self.dataset)  # raises with suggestions
+        if self.architecture not in models.ARCHITECTURES:
+            raise ValueError(f"Unknown architecture {self.architecture!r}; choose one of {', '.join(models.ARCHITECTURES)}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
+        if self.likelihood not in ("auto", "bernoulli", "gaussian"):
+            raise ValueError(f"likelihood must be auto, bernoulli or gaussian, got {self.likelihood!r}")
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "latent_dim"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        models.make_objective(self.model, **dict(self.hparams))  # validates hyper-parameters early
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["hparams"] = dict(self.hparams)
+        d["adam_betas"] = list(self.adam_betas)
+        return d
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(d) - known)
+        if unknown:
+            raise ValueError(f"run config has unknown keys {', '.join(unknown)}")
+        d = dict(d)
+        d["hparams"] = tuple(dict(d.get("hparams", {})).items())
+        if "adam_betas" in d:
+            d["adam_betas"] = tuple(d["adam_betas"])
+        return cls(**d)
+
+    def identity(self) -> dict[str, Any]:
+        """The fields that determine the numbers (what the hash covers)."""
+        d = self.to_dict()
+        d.pop("device")
+        return d
+
+    def content_hash(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:12]

@@ -1,0 +1,36 @@
+"""Capacity-annealed β-VAE (Burgess et al. 2018, "Understanding disentangling in β-VAE").
+
+loss = recon + γ·|KL − C(step)|, with C(step) = min(C_max, C_max·step / anneal_steps) rising
+linearly from 0 (disentanglement_lib's ``annealed_vae``: γ = 1000, iteration_threshold = 100,000;
+KL summed over latents and averaged over the batch; no separate β·KL term; PROTOCOLS §2.3).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .vae import _base_terms
+
+
+@dataclass(frozen=True)
+class AnnealedVAE:
+    c_max: float = 25.0
+    gamma: float = 1000.0
+    anneal_steps: int = 100_000
+
+    def __post_init__(self) -> None:
+        if self.anneal_steps <= 0:
+            raise ValueError("anneal_steps must be positive (the step at which C reaches c_max)")
+
+    def capacity(self, step: int) -> float:
+        """C(step) in nats."""
+        return min(self.c_max, self.c_max * step / self.anneal_steps)
+
+    def __call__(self, recon, mu, logvar, z, step: int) -> dict[str, torch.Tensor]:
+        t = _base_terms(recon, mu, logvar)
+        c = self.capacity(step)
+        t["capacity"] = torch.tensor(c)
+        t["loss"] = recon + self.gamma * (t["kl"] - c).abs()
+        return t

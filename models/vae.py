@@ -1,0 +1,42 @@
+"""VAE (Kingma & Welling 2014) and β-VAE (Higgins et al. 2017, ICLR, "β-VAE: Learning Basic Visual
+Concepts with a Constrained Variational Framework").
+
+loss = recon + β·KL, recon summed over pixels and KL summed over latents, both averaged over the
+batch (disentanglement_lib's reduction, so β = 4 here is the paper's/dlib's β = 4; PROTOCOLS §2.1–2.2).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+
+from .gaussian import kl_per_latent
+
+
+def _base_terms(recon: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tensor]:
+    kl_d = kl_per_latent(mu, logvar)  # (D,)
+    return {"reconstruction": recon, "kl": kl_d.sum(), "kl_per_latent": kl_d}
+
+
+@dataclass(frozen=True)
+class BetaVAE:
+    """β-VAE objective; β = 1 is the plain VAE."""
+
+    beta: float = 1.0
+
+    def __call__(self, recon, mu, logvar, z, step: int) -> dict[str, torch.Tensor]:
+        t = _base_terms(recon, mu, logvar)
+        t["loss"] = recon + self.beta * t["kl"]
+        return t
+
+
+@dataclass(frozen=True)
+class VAE(BetaVAE):
+    """The plain VAE: β fixed at 1."""
+
+    beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.beta != 1.0:
+            raise ValueError("vae has β = 1 by definition; use model 'betavae' for other β")
