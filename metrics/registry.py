@@ -142,7 +142,7 @@ for _spec in (
                _ro(num_train=10_000, num_bins=20), _run_mig, quick=_ro(num_train=5_000)),
     MetricSpec("dci", "disentanglement", _ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), dci.VERSION,
                "Eastwood & Williams 2018 as disentanglement_lib dci: mean codes, GradientBoostingClassifier defaults per factor, seeded",
-               _ro(num_train=10_000, num_test=5_000), _run_dci, quick=_ro(num_train=2_000, num_test=1_000)),
+               _ro(num_train=10_000, num_test=5_000), _run_dci, quick=_ro(num_train=1_000, num_test=500)),
     MetricSpec("sap", "SAP_score", _ro(SAP_score=True), sap.VERSION,
                "Kumar et al. 2018 as disentanglement_lib sap_score: mean codes, per-column LinearSVC(C=0.01, balanced), discrete factors",
                _ro(num_train=10_000, num_test=5_000, continuous_factors=False), _run_sap, quick=_ro(num_train=5_000, num_test=2_500)),
