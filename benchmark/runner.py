@@ -1,0 +1,94 @@
+"""Train and evaluate the cells of a study, resumably, on any executor.
+
+``run_cell`` is a top-level function of plain arguments so that every executor (process pool,
+submitit/Slurm, Dask) can ship it; it fixes the torch thread count from the cell, so the numbers
+never depend on where or how many cells ran side by side.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import time
+import traceback
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .studies import SCHEMA_VERSION, Cell, Study, filter_cells
+from .store import RunStore, code_version
+from .training import DivergenceError, load_trained_model, read_log, resolve_device, train
+
+
+def _final_training_summary(out_dir: Path) -> dict:
+    log = read_log(out_dir)
+    if not log:
+        return {}
+    tail = log[-3:]
+    summary = {"steps": log[-1]["step"]}
+    for key in ("reconstruction", "kl", "loss", "total_correlation", "mutual_information", "dimension_wise_kl"):
+        if key in log[-1]:
+            summary[key] = float(np.mean([r[key] for r in tail]))
+    summary["kl_per_latent"] = log[-1]["kl_per_latent"]
+    summary["active_latents"] = int(sum(v > 0.1 for v in log[-1]["kl_per_latent"]))
+    return summary
+
+
+def evaluate_cell(cell: Cell, out_dir: Path) -> dict:
+    """Score the trained model of a cell with its metrics."""
+    from datasets import get_dataset
+    from metrics import evaluate, torch_representation
+
+    config, model = load_trained_model(out_dir, device=str(resolve_device(cell.config.device)))
+    rep, posterior = torch_representation(model.encoder, next(model.parameters()).device)
+    ds = get_dataset(config.dataset, config.data_path)
+    overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
+    return evaluate(rep, ds, cell.metrics, seed=cell.eval_seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
+
+
+def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None) -> dict:
+    """Train (resuming) and evaluate one cell; write its record last. Returns a short summary."""
+    cell = Cell.from_dict(cell_dict)
+    store = RunStore(store_root)
+    if store.is_complete(study_name, cell):
+        return {"index": cell.index, "state": "skipped"}
+    if not store.claim(study_name, cell):
+        return {"index": cell.index, "state": "busy"}
+    torch.set_num_threads(cell.threads)
+    out = store.cell_dir(study_name, cell)
+    config = cell.config if device is None else type(cell.config).from_dict({**cell.config.to_dict(), "device": device})
+    t0 = time.perf_counter()
+    record = {
+        "schema_version": SCHEMA_VERSION, "code_version": code_version(), "study": study_name, "cell_index": cell.index,
+        "cell_hash": cell.content_hash(), "cell": cell.to_dict(), "torch": torch.__version__,
+    }
+    try:
+        result = train(config, out, threads=cell.threads)
+        t_train = time.perf_counter() - t0
+        t1 = time.perf_counter()
+        metrics = evaluate_cell(cell, out)
+        record.update(status="complete", training=_final_training_summary(out), metrics=metrics,
+                      timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
+                               "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
+    except DivergenceError as exc:
+        record.update(status="failed", error=str(exc), training=_final_training_summary(out))
+    except Exception as exc:  # keep going: the cell is marked failed with the reason
+        record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
+    record["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
+    store.write_record(study_name, cell, record)
+    store.release(study_name, cell)
+    return {"index": cell.index, "state": "done" if record["status"] == "complete" else "failed",
+            "error": record.get("error"), "seconds": round(time.perf_counter() - t0, 1)}
+
+
+def plan(study: Study, store: RunStore, filter_spec: str | None = None) -> tuple[list[Cell], list[Cell]]:
+    """(cells to run, cells already complete) after the filter."""
+    cells = filter_cells(study.cells, filter_spec)
+    done = [c for c in cells if store.is_complete(study.name, c)]
+    todo = [c for c in cells if c not in done]
+    return todo, done
+
+
+def default_jobs(threads: int) -> int:
+    return max(1, (os.cpu_count() or 1) // max(1, threads))

@@ -1,0 +1,162 @@
+"""The run store: one folder per cell, ``<root>/<study>/<cell hash>/``, holding the config,
+checkpoint, training log, codes and — written last and atomically — ``result.json``.
+
+A cell is claimed with an exclusive-create ``claim.json`` (host, pid, time) so two runners never
+train it together; a claim whose process is gone (same host) or older than ``stale_after`` seconds
+(another host) is taken over by an atomic rename, so exactly one runner wins a stale claim.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from .io import atomic_write_json, read_json
+from .studies import SCHEMA_VERSION, Cell, Study
+
+RESULT = "result.json"
+CLAIM = "claim.json"
+DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "results" / "store"
+
+
+def code_version() -> str:
+    """The git commit of the suite (``unknown`` outside a checkout)."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "--short=12", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=5)
+        return out.stdout.strip() or "unknown"
+    except (OSError, subprocess.SubprocessError):
+        return "unknown"
+
+
+def default_root() -> Path:
+    return Path(os.environ.get("BENCHMARK_STORE") or DEFAULT_ROOT)
+
+
+def _job_id() -> str | None:
+    """This process's Slurm array task (None outside Slurm)."""
+    job = os.environ.get("SLURM_ARRAY_JOB_ID") or os.environ.get("SLURM_JOB_ID")
+    return f"{job}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}" if job else None
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+class RunStore:
+    def __init__(self, root: str | os.PathLike | None = None, stale_after: float = 6 * 3600) -> None:
+        self.root = Path(root) if root else default_root()
+        self.stale_after = stale_after
+
+    def study_dir(self, study: str) -> Path:
+        return self.root / study
+
+    def cell_dir(self, study: str, cell: Cell) -> Path:
+        return self.study_dir(study) / cell.content_hash()
+
+    def prepare(self, study: Study) -> None:
+        """Create the study folder or check it holds this very study definition (never overwrite)."""
+        d = self.study_dir(study.name)
+        meta = d / "study.json"
+        want = {"schema_version": SCHEMA_VERSION, "study": study.name, "definition": study.definition_hash(),
+                "cells": [c.content_hash() for c in study.cells]}
+        if meta.exists():
+            have = read_json(meta)
+            if have.get("schema_version") != SCHEMA_VERSION:
+                raise ValueError(f"{d} was written by store schema {have.get('schema_version')} (this code: {SCHEMA_VERSION}); "
+                                 "use another --store or upgrade the suite")
+            if have.get("definition") != want["definition"]:
+                raise ValueError(f"{d} holds a different definition of study {study.name!r}; nothing was overwritten — "
+                                 "use another --store (or BENCHMARK_STORE) for this version of the study")
+            return
+        atomic_write_json(meta, want)
+
+    # ----- records ----------------------------------------------------------------------------
+    def read_record(self, study: str, cell: Cell) -> dict | None:
+        path = self.cell_dir(study, cell) / RESULT
+        try:
+            return read_json(path)
+        except (OSError, ValueError):
+            return None
+
+    def write_record(self, study: str, cell: Cell, record: dict) -> Path:
+        return atomic_write_json(self.cell_dir(study, cell) / RESULT, record)
+
+    def is_complete(self, study: str, cell: Cell) -> bool:
+        rec = self.read_record(study, cell)
+        return bool(rec and rec.get("status") == "complete" and rec.get("cell_hash") == cell.content_hash())
+
+    # ----- claims -----------------------------------------------------------------------------
+    def claim(self, study: str, cell: Cell) -> bool:
+        d = self.cell_dir(study, cell)
+        d.mkdir(parents=True, exist_ok=True)
+        path = d / CLAIM
+        for _ in range(2):
+            try:
+                fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if not self._take_over_if_stale(path):
+                    return False
+                continue
+            with os.fdopen(fd, "w") as f:
+                json.dump({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time(), "job": _job_id()}, f)
+            return True
+        return False
+
+    def _take_over_if_stale(self, path: Path) -> bool:
+        try:
+            info = read_json(path)
+        except (OSError, ValueError):
+            info = {}
+        try:
+            age = time.time() - path.stat().st_mtime
+        except FileNotFoundError:
+            return True
+        same_host = info.get("host") == socket.gethostname()
+        requeued = info.get("job") is not None and info.get("job") == _job_id()  # our own Slurm task, requeued
+        stale = requeued or (same_host and not _pid_alive(int(info.get("pid", -1)))) or age > self.stale_after or (not info and age > 60)
+        if not stale:
+            return False
+        grave = path.with_name(f"{CLAIM}.stale.{os.getpid()}.{time.time_ns()}")
+        try:
+            os.rename(path, grave)  # atomic: exactly one runner moves it
+        except FileNotFoundError:
+            return False
+        grave.unlink(missing_ok=True)
+        return True
+
+    def release(self, study: str, cell: Cell) -> None:
+        (self.cell_dir(study, cell) / CLAIM).unlink(missing_ok=True)
+
+    def status(self, study: Study) -> list[tuple[Cell, str, str]]:
+        """(cell, state, detail) with state in done / running / failed / pending."""
+        out = []
+        for cell in study.cells:
+            d = self.cell_dir(study.name, cell)
+            rec = self.read_record(study.name, cell)
+            claim = d / CLAIM
+            if rec and rec.get("status") == "complete":
+                out.append((cell, "done", ""))
+            elif claim.exists() and not self._looks_stale(claim):
+                out.append((cell, "running", ""))
+            elif rec and rec.get("status") == "failed":
+                out.append((cell, "failed", rec.get("error", "")))
+            else:
+                out.append((cell, "pending", "partial checkpoint" if (d / "checkpoint.pt").exists() else ""))
+        return out
+
+    def _looks_stale(self, claim: Path) -> bool:
+        try:
+            info = read_json(claim)
+        except (OSError, ValueError):
+            return False
+        return info.get("host") == socket.gethostname() and not _pid_alive(int(info.get("pid", -1)))

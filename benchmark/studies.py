@@ -1,0 +1,170 @@
+"""Studies as data: a named, fixed list of cells (dataset × model × hyper-parameters × seed, plus
+training and evaluation settings). Each cell has a stable content hash and an integer index (its
+Slurm array task id); the same study definition always yields the same cells in the same order.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from benchmark.registry import Registry
+
+from .config import RunConfig
+
+SCHEMA_VERSION = 1
+CPU_IMAGES_PER_S = 380.0  # measured: dlib conv net, batch 64, 1 thread, fp32 + channels_last (bench/test_train_step.py)
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One run of a study: training config plus how it is evaluated."""
+
+    config: RunConfig
+    metrics: tuple[str, ...]
+    metric_preset: str = "dlib"
+    metric_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
+    eval_seed: int = 0
+    threads: int = 1
+    index: int = field(default=-1, compare=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "config": self.config.to_dict(), "metrics": list(self.metrics), "metric_preset": self.metric_preset,
+            "metric_overrides": {m: dict(kv) for m, kv in self.metric_overrides}, "eval_seed": self.eval_seed,
+            "threads": self.threads, "index": self.index,
+        }
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any]) -> "Cell":
+        return cls(
+            RunConfig.from_dict(d["config"]), tuple(d["metrics"]), d["metric_preset"],
+            tuple((m, tuple(kv.items())) for m, kv in d["metric_overrides"].items()), d["eval_seed"], d["threads"], d["index"],
+        )
+
+    def identity(self) -> dict[str, Any]:
+        d = self.to_dict()
+        d.pop("index")
+        d["config"] = self.config.identity()
+        return d
+
+    def content_hash(self) -> str:
+        blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
+        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+    @property
+    def label(self) -> str:
+        hp = ",".join(f"{k}={v}" for k, v in self.config.hparams if k != "dataset_size")
+        return f"{self.config.dataset}/{self.config.model}({hp})/seed{self.config.seed}"
+
+    def estimated_seconds(self) -> float:
+        return self.config.steps * self.config.batch_size / CPU_IMAGES_PER_S + (60 if self.metric_preset == "quick" else 300)
+
+
+@dataclass(frozen=True)
+class Study:
+    name: str
+    description: str
+    cells: tuple[Cell, ...]
+
+    def definition_hash(self) -> str:
+        return hashlib.sha256("".join(c.content_hash() for c in self.cells).encode()).hexdigest()[:16]
+
+
+def _cells(datasets, models, seeds, **common) -> list[tuple]:
+    """(dataset, model, hparams, seed) combinations in a fixed order: dataset, model, hparams, seed."""
+    return [(d, m, hp, s) for d in datasets for m, hp in models for s in seeds]
+
+
+def _build(name: str, description: str, combos, train: dict, metrics, preset: str, overrides=None, threads: int = 1) -> Study:
+    cells = []
+    for i, (dataset, model, hp, seed) in enumerate(combos):
+        config = RunConfig(dataset=dataset, model=model, hparams=tuple(hp.items()), seed=seed, **train)
+        ov = tuple((m, tuple(sorted(kv.items()))) for m, kv in sorted((overrides or {}).items()))
+        cells.append(Cell(config, tuple(metrics), preset, ov, eval_seed=0, threads=threads, index=i))
+    return Study(name, description, tuple(cells))
+
+
+FACTOR_METRICS = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
+
+
+def _family_grid(betas, c_maxes, tc_betas, tc_alpha_gamma, anneal_steps, gamma=1000.0):
+    grid = [("vae", {})]
+    grid += [("betavae", {"beta": float(b)}) for b in betas]
+    grid += [("annealed", {"c_max": float(c), "gamma": gamma, "anneal_steps": anneal_steps}) for c in c_maxes]
+    grid += [("tcvae", {"beta": float(b)}) for b in tc_betas]
+    grid += [("tcvae", {"alpha": float(a), "beta": float(b), "gamma": float(g)}) for a, b, g in tc_alpha_gamma]
+    return grid
+
+
+def smoke() -> Study:
+    models = [("betavae", {"beta": 4.0}), ("tcvae", {"beta": 6.0}), ("annealed", {"c_max": 5.0, "anneal_steps": 20})]
+    train = dict(steps=40, batch_size=16, lr=1e-3, log_every=10, checkpoint_every=20, eval_samples=128)
+    overrides = {"beta_vae": dict(num_train=40, num_eval=20, batch_size=16), "mig": dict(num_train=384),
+                 "sap": dict(num_train=256, num_test=128), "dci": dict(num_train=256, num_test=128)}
+    return _build("smoke", "3 cells on the 384-image tiny dataset, seconds; used by the tests",
+                  _cells(["tiny"], models, [0]), train, ("beta_vae", "mig", "sap", "dci"), "quick", overrides)
+
+
+def quick() -> Study:
+    grid = _family_grid(betas=[4, 16], c_maxes=[5, 25], tc_betas=[2, 6], tc_alpha_gamma=[(0, 6, 1), (1, 6, 4)], anneal_steps=400)
+    train = dict(steps=600, batch_size=64, lr=5e-4, log_every=50, checkpoint_every=200, eval_samples=5000)
+    return _build("quick", "the default main job: every family on dSprites, 2 seeds, 600 steps — exercises every output "
+                  "in ≈ 25 min on 2 cores (too short to separate the families scientifically)",
+                  _cells(["dsprites"], grid, [0, 1]), train, FACTOR_METRICS, "quick")
+
+
+def dlib() -> Study:
+    grid = _family_grid(betas=[1, 2, 4, 6, 8, 16], c_maxes=[5, 10, 25, 50, 75, 100], tc_betas=[1, 2, 4, 6, 8, 10],
+                        tc_alpha_gamma=list(itertools.product([0, 1], [6], [1, 2, 4])), anneal_steps=100_000)
+    train = dict(steps=300_000, batch_size=64, lr=1e-4, log_every=500, checkpoint_every=5000, eval_samples=10_000)
+    return _build("dlib", "disentanglement_lib's unsupervised-study settings for our families (300k steps, batch 64, "
+                  "Adam 1e-4, 50 seeds) on dSprites, colour/noisy dSprites and 3D Shapes — GPU/cluster scale",
+                  _cells(["dsprites", "color_dsprites", "noisy_dsprites", "shapes3d"], grid, range(50)), train,
+                  FACTOR_METRICS + ("mig_sampled", "elbo_decomposition"), "dlib")
+
+
+STUDIES: Registry = Registry("study")
+for _f in (smoke, quick, dlib):
+    STUDIES.register(_f.__name__, _f)
+
+
+def get_study(name: str) -> Study:
+    return STUDIES.get(name)()
+
+
+def filter_cells(cells, spec: str | None) -> list[Cell]:
+    """``model=betavae,seed=0`` → cells matching every key; keys: dataset, model, seed, index, or any
+    hyper-parameter name. Unknown keys give a one-line error with suggestions."""
+    if not spec:
+        return list(cells)
+    wanted = {}
+    for part in spec.split(","):
+        if "=" not in part:
+            raise ValueError(f"filter {part!r} must look like key=value (e.g. model=betavae,seed=0)")
+        k, v = part.split("=", 1)
+        wanted[k.strip()] = v.strip()
+    keys = Registry("filter key")
+    for k in ["dataset", "model", "seed", "index"] + sorted({h for c in cells for h, _ in c.config.hparams}):
+        keys.register(k, k)
+    for k in wanted:
+        keys.get(k)
+
+    def value(c: Cell, k: str):
+        if k == "index":
+            return c.index
+        if k in ("dataset", "model", "seed"):
+            return getattr(c.config, k)
+        return dict(c.config.hparams).get(k)
+
+    def match(c: Cell, k: str, v: str) -> bool:
+        x = value(c, k)
+        try:
+            return x is not None and float(x) == float(v)
+        except (TypeError, ValueError):
+            return str(x) == v
+
+    return [c for c in cells if all(match(c, k, v) for k, v in wanted.items())]

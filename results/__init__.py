@@ -1,0 +1,1 @@
+"""Results: read stored run records, build leaderboards, plots and stability analyses. Never trains."""

@@ -1,0 +1,79 @@
+"""Headless matplotlib plots from stored records: the reconstruction/disentanglement trade-off and
+per-latent KL over training."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from benchmark.io import atomic_write  # noqa: E402
+
+from .records import family_label, metric_columns  # noqa: E402
+
+FAMILY_COLOURS = {"vae": "#444444", "betavae": "#1f77b4", "annealed": "#2ca02c", "tcvae": "#d62728"}
+
+
+def _save(fig, path: Path) -> Path:
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None}))
+    plt.close(fig)
+    return path
+
+
+def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
+    """Reconstruction (x, nats per image, lower is better) vs each primary metric, one point per run,
+    coloured by family, a line through each family's sweep (seed means, sorted by reconstruction)."""
+    cols = [c for c in metric_columns(records) if c[0] != "unsupervised"] or metric_columns(records)
+    n = len(cols)
+    ncols = min(4, n)
+    nrows = (n + ncols - 1) // ncols
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
+    for ax, (name, key, hib) in zip(axes.flat, cols):
+        by_family: dict[str, dict[str, list]] = {}
+        for r in records:
+            if name not in r["metrics"] or "reconstruction" not in r.get("training", {}):
+                continue
+            fam, hp = family_label(r)
+            x, y = r["training"]["reconstruction"], r["metrics"][name]["values"][key]
+            ax.scatter(x, y, s=18, color=FAMILY_COLOURS.get(fam, "#9467bd"), alpha=0.55, edgecolors="none")
+            by_family.setdefault(fam, {}).setdefault(hp, []).append((x, y))
+        for fam, sweeps in sorted(by_family.items()):
+            pts = sorted((sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v)) for v in sweeps.values())
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, color=FAMILY_COLOURS.get(fam, "#9467bd"), label=fam)
+        ax.set_xlabel("reconstruction NLL (nats/image, ↓)")
+        ax.set_ylabel(f"{name}.{key} ({'↑' if hib else '↓'})", fontsize=8)
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[n:]:
+        ax.axis("off")
+    handles, labels = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False)
+    fig.suptitle("Reconstruction vs disentanglement: points = runs, lines = family sweeps (seed means)", y=0.995, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    return _save(fig, Path(path))
+
+
+def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Path:
+    """Per-latent KL over training steps from a run's log (capacity annealing: latents switch on one by one)."""
+    log = [json.loads(l) for l in (Path(run_dir) / "train_log.jsonl").read_text().splitlines() if l.strip()]
+    steps = [r["step"] for r in log]
+    kl = list(zip(*[r["kl_per_latent"] for r in log]))
+    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    cmap = plt.get_cmap("tab10")
+    for d, series in enumerate(kl):
+        ax.plot(steps, series, color=cmap(d % 10), label=f"z{d}")
+    if "capacity" in log[0]:
+        ax2 = ax.twinx()
+        ax2.plot(steps, [r["capacity"] for r in log], "k--", lw=1, label="capacity C")
+        ax2.plot(steps, [r["kl"] for r in log], "k:", lw=1, label="total KL")
+        ax2.set_ylabel("nats (total)")
+        ax2.legend(loc="upper left", fontsize=7)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("KL per latent (nats)")
+    ax.legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
+    ax.set_title(title or "Per-latent KL over training", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, Path(path))

@@ -1,0 +1,64 @@
+"""Loading result records from a run store, robustly.
+
+A record that cannot be parsed, is incomplete, or comes from an unknown schema is skipped with a
+warning naming the file; older schemas are upgraded in :func:`upgrade`.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from pathlib import Path
+
+SCHEMA_VERSION = 1
+
+
+def upgrade(record: dict, path: Path) -> dict | None:
+    """Bring a record to the current schema, or None (with a warning) if that is impossible."""
+    version = record.get("schema_version")
+    if version == SCHEMA_VERSION:
+        return record
+    warnings.warn(f"{path}: record schema {version!r} is not supported by this code (schema {SCHEMA_VERSION}); skipped", stacklevel=3)
+    return None
+
+
+def load_records(study_dir: str | Path, include_failed: bool = False) -> list[dict]:
+    """All usable records of a study folder, sorted by cell index (deterministic order)."""
+    out = []
+    for path in sorted(Path(study_dir).glob("*/result.json")):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError) as exc:
+            warnings.warn(f"{path}: unreadable record ({type(exc).__name__}); skipped", stacklevel=2)
+            continue
+        if not isinstance(rec, dict):
+            warnings.warn(f"{path}: not a record object; skipped", stacklevel=2)
+            continue
+        rec = upgrade(rec, path)
+        if rec is None:
+            continue
+        if rec.get("status") != "complete" and not include_failed:
+            continue
+        if rec.get("status") == "complete" and not isinstance(rec.get("metrics"), dict):
+            warnings.warn(f"{path}: complete record without metrics; skipped", stacklevel=2)
+            continue
+        rec["_path"] = str(path)
+        out.append(rec)
+    return sorted(out, key=lambda r: (r.get("cell_index", 0), r.get("cell_hash", "")))
+
+
+def family_label(rec: dict) -> tuple[str, str]:
+    """(model family, hyper-parameter label) of a record."""
+    cfg = rec["cell"]["config"]
+    hp = {k: v for k, v in cfg["hparams"].items() if k != "dataset_size"}
+    label = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in sorted(hp.items()))
+    return cfg["model"], label
+
+
+def metric_columns(records: list[dict]) -> list[tuple[str, str, bool]]:
+    """(metric, value key, higher_is_better) for each primary metric value present, sorted."""
+    cols = {}
+    for r in records:
+        for name, m in r["metrics"].items():
+            cols[(name, m["primary"])] = bool(m["higher_is_better"].get(m["primary"], True))
+    return [(n, k, hib) for (n, k), hib in sorted(cols.items())]
