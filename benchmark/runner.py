@@ -35,8 +35,8 @@ def _final_training_summary(out_dir: Path) -> dict:
     return summary
 
 
-def evaluate_cell(cell: Cell, out_dir: Path) -> dict:
-    """Score the trained model of a cell with its metrics."""
+def evaluate_cell(cell: Cell, out_dir: Path, eval_seed: int | None = None) -> dict:
+    """Score the trained model of a cell with its metrics (``eval_seed`` overrides the cell's)."""
     from datasets import get_dataset
     from metrics import evaluate, torch_representation
 
@@ -44,7 +44,29 @@ def evaluate_cell(cell: Cell, out_dir: Path) -> dict:
     rep, posterior = torch_representation(model.encoder, next(model.parameters()).device)
     ds = get_dataset(config.dataset, config.data_path)
     overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
-    return evaluate(rep, ds, cell.metrics, seed=cell.eval_seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
+    seed = cell.eval_seed if eval_seed is None else eval_seed
+    return evaluate(rep, ds, cell.metrics, seed=seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
+
+
+def describe_run(cell: Cell, out_dir: Path) -> dict:
+    """Per-run artefacts for the report: latent traversals (PNG) and the factor × latent MI matrix
+    of the stored evaluation codes (20-bin plug-in MI, nats)."""
+    import h5py
+
+    from datasets import get_dataset
+    from metrics.mig import mutual_info_matrix
+    from models.likelihoods import likelihood_for
+
+    from .visualize import save_traversals
+
+    config, model = load_trained_model(out_dir)
+    ds = get_dataset(config.dataset, config.data_path)
+    lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
+    kl = read_log(out_dir)[-1]["kl_per_latent"]
+    save_traversals(model, ds, lik, out_dir / "traversals.png", kl_per_latent=kl, seed=cell.eval_seed)
+    with h5py.File(out_dir / "codes.h5") as f:
+        mi = mutual_info_matrix(f["mean"][()], f["factors"][()])
+    return {"factor_names": list(ds.factor_names), "mi_latent_factor": [[round(float(v), 6) for v in row] for row in mi]}
 
 
 def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None) -> dict:
@@ -68,7 +90,7 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
         metrics = evaluate_cell(cell, out)
-        record.update(status="complete", training=_final_training_summary(out), metrics=metrics,
+        record.update(status="complete", training=_final_training_summary(out), metrics=metrics, run=describe_run(cell, out),
                       timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
                                "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
     except DivergenceError as exc:
@@ -92,3 +114,25 @@ def plan(study: Study, store: RunStore, filter_spec: str | None = None) -> tuple
 
 def default_jobs(threads: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, threads))
+
+
+def rescore_eval_seeds(study: Study, store: RunStore, n_seeds: int, n_runs: int) -> None:
+    """Score up to ``n_runs`` finished runs under evaluation seeds 1..n_seeds (the same trained
+    model, other metric samples); primary values go to ``eval_seeds.json`` in each run folder."""
+    import json
+
+    from .io import atomic_write_json
+
+    done = [c for c in study.cells if store.is_complete(study.name, c)][:n_runs]
+    for cell in done:
+        out = store.cell_dir(study.name, cell)
+        path = out / "eval_seeds.json"
+        have = json.loads(path.read_text()) if path.exists() else {}
+        rec = store.read_record(study.name, cell)
+        have.setdefault(str(cell.eval_seed), {f"{m}.{r['primary']}": r["values"][r["primary"]] for m, r in rec["metrics"].items()})
+        for s in range(1, n_seeds + 1):
+            if str(s) in have:
+                continue
+            res = evaluate_cell(cell, out, eval_seed=s)
+            have[str(s)] = {f"{m}.{r['primary']}": r["values"][r["primary"]] for m, r in res.items()}
+            atomic_write_json(path, have)

@@ -11,6 +11,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
+import numpy as np  # noqa: E402
+
 from benchmark.io import atomic_write  # noqa: E402
 
 from .records import family_label, metric_columns  # noqa: E402
@@ -75,5 +77,55 @@ def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Pat
     ax.set_ylabel("KL per latent (nats)")
     ax.legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     ax.set_title(title or "Per-latent KL over training", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, Path(path))
+
+
+def rank_correlation_heatmap(rho, path: str | Path) -> Path:
+    """Spearman ρ between metrics across runs."""
+    labels = list(rho.index)
+    fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(labels), 0.8 + 0.6 * len(labels)))
+    im = ax.imshow(rho.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
+    ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
+    ax.set_yticks(range(len(labels)), labels, fontsize=7)
+    for i in range(len(labels)):
+        for j in range(len(labels)):
+            v = rho.iloc[i, j]
+            ax.text(j, i, "–" if v != v else f"{v:.2f}", ha="center", va="center", fontsize=7)
+    fig.colorbar(im, ax=ax, label="Spearman ρ across runs")
+    ax.set_title("Do the metrics agree? (rank correlation)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, Path(path))
+
+
+def seed_spread_plot(df, metrics: list[str], path: str | Path) -> Path:
+    """Each metric against the configuration (family × hyper-parameters), every seed a dot, mean ± std."""
+    configs = sorted({(f, h) for f, h in zip(df["family"], df["hparams"])})
+    n = len(metrics)
+    fig, axes = plt.subplots(n, 1, figsize=(max(6.0, 0.55 * len(configs) + 2), 2.1 * n), squeeze=False)
+    for ax, m in zip(axes[:, 0], metrics):
+        for x, (fam, hp) in enumerate(configs):
+            v = df[(df["family"] == fam) & (df["hparams"] == hp)][m].dropna().to_numpy(dtype=float)
+            colour = FAMILY_COLOURS.get(fam, "#9467bd")
+            ax.scatter(np.full(len(v), x), v, s=14, color=colour, alpha=0.6)
+            if len(v):
+                ax.errorbar(x + 0.18, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, fmt="_", color=colour, capsize=3)
+        ax.set_ylabel(m, fontsize=7)
+        ax.grid(alpha=0.3)
+        ax.set_xticks(range(len(configs)), [f"{f}\n{h}" for f, h in configs] if ax is axes[-1, 0] else [""] * len(configs), fontsize=6)
+    fig.suptitle("Metric vs configuration: dots = seeds, bars = mean ± std", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, Path(path))
+
+
+def mi_heatmap(mi, factor_names, path: str | Path, title: str = "") -> Path:
+    """Factor × latent mutual information (nats) of one run."""
+    mi = np.asarray(mi).T  # (K, D)
+    fig, ax = plt.subplots(figsize=(0.5 * mi.shape[1] + 2.2, 0.45 * mi.shape[0] + 1.2))
+    im = ax.imshow(mi, cmap="viridis", vmin=0)
+    ax.set_yticks(range(len(factor_names)), factor_names, fontsize=7)
+    ax.set_xticks(range(mi.shape[1]), [f"z{d}" for d in range(mi.shape[1])], fontsize=7)
+    fig.colorbar(im, ax=ax, label="MI (nats)")
+    ax.set_title(title or "factor × latent mutual information", fontsize=9)
     fig.tight_layout()
     return _save(fig, Path(path))

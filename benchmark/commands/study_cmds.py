@@ -40,6 +40,24 @@ def register(sub) -> None:
     _store_arg(st)
     st.set_defaults(func=_status)
 
+    sb = sub.add_parser("stability", help="seed-stability analysis of a study (tables + plots)",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                        description="Per-configuration spread over seeds with bootstrap CIs, the share of each metric's variance "
+                        "explained by family / hyper-parameter / seed, Spearman correlation between metrics, the rank-flip "
+                        "probability, and (with --eval-seeds) evaluation-seed stability: trained models re-scored under "
+                        "several metric seeds (no training). Writes stability.md and plots into the study folder.")
+    sb.add_argument("--study", default="quick")
+    sb.add_argument("--eval-seeds", type=int, default=0, help="re-score models under this many extra metric seeds")
+    sb.add_argument("--eval-runs", type=int, default=4, help="how many runs to re-score for evaluation-seed stability")
+    _store_arg(sb)
+    sb.set_defaults(func=_stability)
+
+    rp = sub.add_parser("report", help="write the self-contained HTML report of a study",
+                        description="One static HTML page per study (sortable leaderboard, plots, stability) plus a page per run.")
+    rp.add_argument("--study", default="quick")
+    _store_arg(rp)
+    rp.set_defaults(func=_report)
+
     lb = sub.add_parser("leaderboard", help="rebuild the leaderboard from stored records",
                         description="Rebuild the leaderboard deterministically from stored records only (same records → same bytes).")
     lb.add_argument("--study", default="quick")
@@ -86,6 +104,38 @@ def _leaderboard(args) -> int:
     return 0
 
 
+def _study_dir(store, study: str):
+    d = store.study_dir(study)
+    if not d.exists():
+        raise ValueError(f"no runs of study {study!r} in {store.root}; run `python -m benchmark run --study {study}` first")
+    return d
+
+
+def _stability(args) -> int:
+    from benchmark.runner import rescore_eval_seeds
+    from benchmark.store import RunStore
+    from benchmark.studies import get_study
+    from results.stability_report import build_stability
+
+    store = RunStore(args.store)
+    d = _study_dir(store, args.study)
+    if args.eval_seeds:
+        rescore_eval_seeds(get_study(args.study), store, args.eval_seeds, args.eval_runs)
+    paths = build_stability(d, args.study)
+    print(paths[0].read_text())
+    print("outputs: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _report(args) -> int:
+    from benchmark.store import RunStore
+    from results.report import build_report
+
+    store = RunStore(args.store)
+    print(f"wrote {build_report(_study_dir(store, args.study), args.study)}")
+    return 0
+
+
 def rebuild_outputs(study_name: str, store) -> list:
     """Leaderboard (md + csv) and plots from the stored records."""
     from results.leaderboard import build_leaderboard
@@ -101,6 +151,11 @@ def rebuild_outputs(study_name: str, store) -> list:
     annealed = [r for r in records if r["cell"]["config"]["model"] == "annealed"] or records
     r = annealed[-1]
     out.append(kl_curve_plot(os.path.dirname(r["_path"]), d / "kl_over_training.png", f"Per-latent KL — {r['cell']['config']['model']} {r['cell']['config']['hparams']}"))
+    from results.report import build_report
+    from results.stability_report import build_stability
+
+    out += build_stability(d, study_name)
+    out.append(build_report(d, study_name))
     return out
 
 

@@ -1,0 +1,66 @@
+"""The seed-stability analysis of a study, from stored records: tables (markdown) and plots."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.io import atomic_write_text
+
+from .plots import rank_correlation_heatmap, seed_spread_plot
+from .records import load_records
+from .stability import rank_correlation, rank_flip_probability, runs_table, seed_spread, variance_decomposition
+
+
+def eval_seed_table(records: list[dict]) -> pd.DataFrame | None:
+    """Evaluation-seed stability: std of each metric over evaluation seeds of the same trained model
+    (``eval_seeds.json`` in run folders), next to the std over training seeds."""
+    rows = []
+    for r in records:
+        p = Path(r["_path"]).parent / "eval_seeds.json"
+        if not p.exists():
+            continue
+        by_seed = json.loads(p.read_text())
+        metrics = sorted({k for v in by_seed.values() for k in v})
+        for m in metrics:
+            vals = [v[m] for v in by_seed.values() if m in v]
+            rows.append({"run": r["cell_index"], "metric": m, "n_eval_seeds": len(vals), "std_over_eval_seeds": float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0})
+    if not rows:
+        return None
+    return pd.DataFrame(rows).groupby("metric").agg(runs=("run", "nunique"), n_eval_seeds=("n_eval_seeds", "max"),
+                                                     mean_std_over_eval_seeds=("std_over_eval_seeds", "mean")).reset_index()
+
+
+def build_stability(study_dir: str | Path, study: str) -> list[Path]:
+    d = Path(study_dir)
+    records = load_records(d)
+    if not records:
+        raise ValueError(f"no complete records in {d}; run the study first")
+    df, metrics = runs_table(records)
+    lines = [f"# Seed stability — study `{study}` ({len(records)} runs)", ""]
+    lines += ["## Share of each metric's variance explained by family, hyper-parameter and seed", "",
+              "| metric | family | hyper-parameter | seed | rank-flip probability |", "|---|---|---|---|---|"]
+    for m in ["reconstruction"] + metrics:
+        v = variance_decomposition(df, m)
+        lines.append(f"| {m} | {v['family']:.2f} | {v['hyperparameter']:.2f} | {v['seed']:.2f} | {rank_flip_probability(df, m):.3f} |")
+    lines += ["", "Rank-flip probability: for two configurations, the chance their order by mean swaps when seeds are "
+              "resampled (bootstrap), averaged over all pairs; 0.5 means seeds decide the ranking.", ""]
+    lines += ["## Per configuration: mean, std over seeds, 95 % bootstrap CI of the mean", ""]
+    for m in metrics:
+        s = seed_spread(df, m)
+        lines += [f"### {m}", "", "| family | hyper-parameters | n | mean | std | 95 % CI |", "|---|---|---|---|---|---|"]
+        for _, r in s.iterrows():
+            lines.append(f"| {r['family']} | {r['hparams'] or '—'} | {r['n']} | {r['mean']:.3f} | {r['std']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |")
+        lines.append("")
+    rho = rank_correlation(df, metrics + ["reconstruction"])
+    lines += ["## Spearman rank correlation between metrics across runs", "", rho.round(2).to_markdown(), ""]
+    ev = eval_seed_table(records)
+    if ev is not None:
+        lines += ["## Evaluation-seed stability (same trained model, several metric seeds)", "", ev.round(4).to_markdown(index=False), ""]
+    out = [atomic_write_text(d / "stability.md", "\n".join(lines) + "\n")]
+    out.append(rank_correlation_heatmap(rho, d / "rank_correlation.png"))
+    out.append(seed_spread_plot(df, metrics, d / "seed_spread.png"))
+    return out

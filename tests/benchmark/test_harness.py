@@ -1,0 +1,190 @@
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+
+import pytest
+
+from benchmark.cli import main
+from benchmark.executors import run_dask, run_local, run_slurm
+from benchmark.runner import run_cell
+from benchmark.store import CLAIM, RunStore
+from benchmark.studies import STUDIES, filter_cells, get_study
+
+
+def _values(store_root, study="smoke"):
+    """Every cell's metric values and final training terms, by cell hash."""
+    st = get_study(study)
+    store = RunStore(store_root)
+    out = {}
+    for c in st.cells:
+        rec = store.read_record(study, c)
+        assert rec and rec["status"] == "complete", rec and rec.get("error")
+        out[c.content_hash()] = ({m: r["values"] for m, r in rec["metrics"].items()}, rec["training"])
+    return out
+
+
+@pytest.fixture(scope="module")
+def reference_store(tmp_path_factory):
+    root = tmp_path_factory.mktemp("ref")
+    st = get_study("smoke")
+    RunStore(root).prepare(st)
+    for _ in run_local("smoke", st.cells, root, jobs=1):
+        pass
+    return root
+
+
+def test_studies_are_stable_data():
+    a, b = get_study("quick"), get_study("quick")
+    assert [c.content_hash() for c in a.cells] == [c.content_hash() for c in b.cells]
+    assert [c.index for c in a.cells] == list(range(len(a.cells)))
+    assert {c.config.model for c in a.cells} == {"vae", "betavae", "annealed", "tcvae"}
+    dlib = get_study("dlib")
+    betas = sorted({dict(c.config.hparams)["beta"] for c in dlib.cells if c.config.model == "betavae"})
+    assert betas == [1, 2, 4, 6, 8, 16]
+    assert {c.config.steps for c in dlib.cells} == {300_000}
+    assert set(STUDIES.names()) >= {"smoke", "quick", "dlib"}
+
+
+def test_filter_and_bad_keys():
+    cells = get_study("quick").cells
+    sel = filter_cells(cells, "model=betavae,seed=0")
+    assert len(sel) == 2 and all(c.config.model == "betavae" and c.config.seed == 0 for c in sel)
+    assert len(filter_cells(cells, "beta=16")) == 2
+    with pytest.raises(KeyError, match="Did you mean: model"):
+        filter_cells(cells, "modle=vae")
+
+
+def test_record_holds_protocol_versions_and_timings(reference_store):
+    st = get_study("smoke")
+    rec = RunStore(reference_store).read_record("smoke", st.cells[0])
+    assert rec["schema_version"] == 1 and rec["code_version"] and rec["cell_hash"] == st.cells[0].content_hash()
+    m = rec["metrics"]["mig"]
+    assert m["protocol"].startswith("disentanglement_lib discrete MIG") and m["version"] and m["settings"]["num_bins"] == 20
+    assert rec["timings"]["train_s"] > 0 and rec["training"]["reconstruction"] > 0
+
+
+def test_rerun_skips_finished_cells(reference_store, capsys):
+    assert main(["run", "--study", "smoke", "--store", str(reference_store)]) == 0
+    assert "3 already complete, 0 to run" in capsys.readouterr().out
+
+
+def test_local_pool_gives_identical_records(reference_store, tmp_path):
+    st = get_study("smoke")
+    RunStore(tmp_path).prepare(st)
+    list(run_local("smoke", st.cells, tmp_path, jobs=2))
+    assert _values(tmp_path) == _values(reference_store)
+
+
+def test_submitit_local_executor_gives_identical_records(reference_store, tmp_path):
+    pytest.importorskip("submitit")
+    st = get_study("smoke")
+    RunStore(tmp_path).prepare(st)
+    results = list(run_slurm("smoke", st.cells, tmp_path, jobs=2, folder=str(tmp_path / "_slurm"), cluster="local"))
+    assert [r["state"] for r in results] == ["done"] * 3
+    assert _values(tmp_path) == _values(reference_store)
+
+
+def test_dask_local_cluster_gives_identical_records(reference_store, tmp_path):
+    distributed = pytest.importorskip("distributed")
+    st = get_study("smoke")
+    RunStore(tmp_path).prepare(st)
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True) as cluster:
+        results = list(run_dask("smoke", st.cells, tmp_path, jobs=2, address=cluster.scheduler_address))
+    assert sorted(r["state"] for r in results) == ["done"] * 3
+    assert _values(tmp_path) == _values(reference_store)
+
+
+def test_two_concurrent_runners_one_record_per_cell(reference_store, tmp_path):
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    cmd = [sys.executable, "-m", "benchmark", "run", "--study", "smoke", "--store", str(tmp_path), "--jobs", "1"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True) for _ in range(2)]
+    outs = [p.communicate(timeout=600)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    st = get_study("smoke")
+    for c in st.cells:
+        d = RunStore(tmp_path).cell_dir("smoke", c)
+        assert (d / "result.json").exists() and not (d / CLAIM).exists()
+        assert not list(d.glob("*.tmp")) and not list(d.glob(".result.json.*"))
+    assert _values(tmp_path) == _values(reference_store)
+    # each cell trained by exactly one runner: busy + done counts add up
+    done = sum(int(o.split("done ")[1].split(",")[0]) for o in outs)
+    assert done == 3
+
+
+def test_kill_9_worker_mid_cell_then_rerun_equals_uninterrupted(reference_store, tmp_path):
+    st = get_study("smoke")
+    cell = st.cells[1]
+    store = RunStore(tmp_path)
+    store.prepare(st)
+    code = (f"import sys; sys.path.insert(0, {os.getcwd()!r});"
+            f"from benchmark.runner import run_cell; from benchmark.studies import get_study;"
+            f"c = get_study('smoke').cells[1]; run_cell('smoke', c.to_dict(), {str(tmp_path)!r})")
+    proc = subprocess.Popen([sys.executable, "-c", code])
+    ckpt = store.cell_dir("smoke", cell) / "checkpoint.pt"
+    deadline = time.time() + 120
+    while time.time() < deadline and not ckpt.exists():
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert not (store.cell_dir("smoke", cell) / "result.json").exists(), "killed before the record was written"
+    assert (store.cell_dir("smoke", cell) / CLAIM).exists()  # the dead worker's claim is left behind ...
+    assert store.status(st)[1][1] == "pending"  # ... and recognised as stale
+    assert main(["run", "--study", "smoke", "--store", str(tmp_path)]) == 0
+    assert _values(tmp_path) == _values(reference_store)
+
+
+def test_failed_cell_is_recorded_and_others_continue(tmp_path, monkeypatch, capsys):
+    import benchmark.runner as runner
+
+    real = runner.evaluate_cell
+
+    def flaky(cell, out):
+        if cell.config.model == "tcvae":
+            raise RuntimeError("simulated evaluation failure")
+        return real(cell, out)
+
+    monkeypatch.setattr(runner, "evaluate_cell", flaky)
+    assert main(["run", "--study", "smoke", "--store", str(tmp_path), "--jobs", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "failed 1" in out and "simulated evaluation failure" in out
+    assert main(["status", "--study", "smoke", "--store", str(tmp_path)]) == 0
+    assert "failed: 1" in capsys.readouterr().out
+
+
+def test_store_with_other_study_definition_is_not_overwritten(tmp_path):
+    st = get_study("smoke")
+    store = RunStore(tmp_path)
+    store.prepare(st)
+    meta = tmp_path / "smoke" / "study.json"
+    data = json.loads(meta.read_text())
+    data["definition"] = "something-else"
+    meta.write_text(json.dumps(data))
+    with pytest.raises(ValueError, match="different definition of study 'smoke'; nothing was overwritten"):
+        store.prepare(st)
+
+
+def test_cli_errors_and_dry_run(tmp_path, capsys):
+    assert main(["run", "--study", "quik", "--store", str(tmp_path)]) == 2
+    assert "Did you mean: quick" in capsys.readouterr().err
+    assert main(["run", "--study", "quick", "--executor", "slrum", "--store", str(tmp_path)]) == 2
+    assert "Did you mean: slurm" in capsys.readouterr().err
+    assert main(["run", "--study", "quick", "--dry-run", "--filter", "model=vae", "--store", str(tmp_path)]) == 0
+    assert capsys.readouterr().out.count("would run") == 2
+
+
+def test_stale_claim_of_dead_process_is_taken_over(tmp_path):
+    st = get_study("smoke")
+    store = RunStore(tmp_path)
+    cell = st.cells[0]
+    d = store.cell_dir("smoke", cell)
+    d.mkdir(parents=True)
+    import socket
+
+    (d / CLAIM).write_text(json.dumps({"host": socket.gethostname(), "pid": 2**22 + 12345, "time": 0}))
+    assert store.claim("smoke", cell)
+    assert not store.claim("smoke", cell)  # now held by a live process (us)
+    store.release("smoke", cell)

@@ -1,0 +1,53 @@
+import numpy as np
+import pandas as pd
+import pytest
+
+from results.stability import bootstrap_ci, rank_correlation, rank_flip_probability, seed_spread, variance_decomposition
+
+
+def _table(family_effect, hp_effect, seed_sd, seeds=20, rng=None):
+    rng = rng or np.random.default_rng(0)
+    rows = []
+    for f, fe in enumerate(family_effect):
+        for h, he in enumerate(hp_effect):
+            for s in range(seeds):
+                rows.append({"family": f"f{f}", "hparams": f"h{h}", "seed": s, "m": fe + he + seed_sd * rng.standard_normal()})
+    return pd.DataFrame(rows)
+
+
+def test_variance_decomposition_known_answers():
+    only_seed = variance_decomposition(_table([0, 0], [0, 0], 1.0), "m")
+    assert only_seed["seed"] == pytest.approx(1.0, abs=0.1) and only_seed["family"] < 0.05
+    only_family = variance_decomposition(_table([0, 10], [0, 0], 0.01), "m")
+    assert only_family["family"] == pytest.approx(1.0, abs=1e-3)
+    # exact: two families, no seed noise, hp effect ±1 around family means 0 and 4
+    df = _table([0, 4], [-1, 1], 0.0, seeds=3)
+    shares = variance_decomposition(df, "m")
+    assert shares == pytest.approx({"family": 4 / 5, "hyperparameter": 1 / 5, "seed": 0.0})
+    assert sum(shares.values()) == pytest.approx(1.0)
+
+
+def test_rank_flip_probability_extremes():
+    separated = _table([0, 100], [0], 1.0, seeds=5)
+    assert rank_flip_probability(separated, "m") == pytest.approx(0.0)
+    identical = _table([0] * 12, [0], 1.0, seeds=30)
+    p = rank_flip_probability(identical, "m", n_boot=400)
+    # same distribution: E over pairs of P(flip) = E[Φ(−|Z|)] = 0.25 for a normal mean difference Z
+    assert 0.15 < p < 0.35
+
+
+def test_seed_spread_and_bootstrap():
+    df = _table([0], [0, 5], 1.0, seeds=50)
+    s = seed_spread(df, "m")
+    assert list(s["n"]) == [50, 50]
+    assert (s["ci_low"] < s["mean"]).all() and (s["mean"] < s["ci_high"]).all()
+    assert s["std"].iloc[0] == pytest.approx(1.0, abs=0.25)
+    assert bootstrap_ci(np.array([3.0]), np.random.default_rng(0)) == (3.0, 3.0)
+
+
+def test_rank_correlation():
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=50)
+    df = pd.DataFrame({"a": x, "b": 2 * x + 1, "c": -x})
+    rho = rank_correlation(df, ["a", "b", "c"])
+    assert rho.loc["a", "b"] == pytest.approx(1.0) and rho.loc["a", "c"] == pytest.approx(-1.0)
