@@ -110,9 +110,9 @@ def smoke() -> Study:
 
 
 def quick() -> Study:
-    grid = _family_grid(betas=[4, 16], c_maxes=[5, 25], tc_betas=[2, 6], tc_alpha_gamma=[(0, 6, 1), (1, 6, 4)], anneal_steps=400)
-    train = dict(steps=600, batch_size=64, lr=5e-4, log_every=50, checkpoint_every=200, eval_samples=5000)
-    return _build("quick", "the default main job: every family on dSprites, 2 seeds, 600 steps — exercises every output "
+    grid = _family_grid(betas=[4, 16], c_maxes=[5, 25], tc_betas=[2, 6], tc_alpha_gamma=[(0, 6, 1), (1, 6, 4)], anneal_steps=250)
+    train = dict(steps=400, batch_size=64, lr=5e-4, log_every=25, checkpoint_every=200, eval_samples=2000)
+    return _build("quick", "the default main job: every family on dSprites, 2 seeds, 400 steps — exercises every output "
                   "in ≈ 25 min on 2 cores (too short to separate the families scientifically)",
                   _cells(["dsprites"], grid, [0, 1]), train, FACTOR_METRICS, "quick")
 

@@ -266,4 +266,5 @@ def load_trained_model(out_dir: str | os.PathLike, device: str = "cpu"):
     config = RunConfig.from_dict(state["config"])
     _, model, _, _ = build(config)
     model.load_state_dict(state["model"])
-    return config, model.to(device).eval()
+    model = model.to(device).eval()
+    return config, model.to(memory_format=torch.channels_last) if config.channels_last else model

@@ -1,0 +1,127 @@
+import json
+import shutil
+import subprocess
+import warnings
+from pathlib import Path
+
+import pytest
+
+from results.leaderboard import aggregate, build_leaderboard
+from results.plots import kl_curve_plot, tradeoff_plot
+from results.records import load_records
+from results.report import build_report
+from results.stability_report import build_stability
+
+
+def _record(idx, model, hp, seed, mig, tc, recon):
+    return {
+        "schema_version": 1, "status": "complete", "cell_index": idx, "cell_hash": f"h{idx:04d}",
+        "cell": {"config": {"dataset": "dsprites", "model": model, "hparams": hp, "seed": seed}},
+        "training": {"reconstruction": recon, "kl_per_latent": [1.0, 0.5]},
+        "metrics": {
+            "mig": {"values": {"discrete_mig": mig}, "primary": "discrete_mig", "higher_is_better": {"discrete_mig": True}, "protocol": "p", "version": "1"},
+            "unsupervised": {"values": {"gaussian_total_correlation": tc}, "primary": "gaussian_total_correlation",
+                             "higher_is_better": {"gaussian_total_correlation": False}, "protocol": "p", "version": "1"},
+        },
+    }
+
+
+@pytest.fixture
+def study_dir(tmp_path):
+    recs = [
+        _record(0, "vae", {}, 0, 0.10, 1.0, 50.0), _record(1, "vae", {}, 1, 0.20, 3.0, 52.0),
+        _record(2, "betavae", {"beta": 4.0}, 0, 0.30, 0.5, 60.0), _record(3, "betavae", {"beta": 4.0}, 1, 0.50, 0.7, 62.0),
+        _record(4, "tcvae", {"beta": 6.0, "dataset_size": 737280}, 0, 0.40, 2.5, 58.0),
+    ]
+    for r in recs:
+        d = tmp_path / r["cell_hash"]
+        d.mkdir()
+        (d / "result.json").write_text(json.dumps(r))
+        (d / "train_log.jsonl").write_text("".join(json.dumps({"step": s, "kl": 1.5, "kl_per_latent": [s / 100, 0.5]}) + "\n" for s in (10, 20, 30)))
+    return tmp_path
+
+
+def test_mean_std_n_and_ranks_respect_direction(study_dir):
+    rows, cols = aggregate(load_records(study_dir))
+    by = {(r["family"], r["hparams"]): r for r in rows}
+    vae, beta = by[("vae", "")], by[("betavae", "beta=4")]
+    assert vae["mig.discrete_mig"] == pytest.approx((0.15, 0.0707107, 2), rel=1e-5)
+    assert beta["mig.discrete_mig"][0] == pytest.approx(0.40)
+    assert by[("tcvae", "beta=6")]["n"] == 1  # dataset_size is not a hyper-parameter label
+    assert beta["rank.mig.discrete_mig"] == 1 and vae["rank.mig.discrete_mig"] == 3
+    # lower-is-better: betavae has the smallest TC, so rank 1
+    assert beta["rank.unsupervised.gaussian_total_correlation"] == 1 and vae["rank.unsupervised.gaussian_total_correlation"] == 2
+
+
+@pytest.mark.parametrize("fmt", ["md", "csv", "latex", "html"])
+def test_rebuild_is_byte_identical(study_dir, tmp_path_factory, fmt):
+    a = build_leaderboard(study_dir, "t", fmt).read_bytes()
+    copy = tmp_path_factory.mktemp("copy") / "s"
+    shutil.copytree(study_dir, copy)
+    b = build_leaderboard(copy, "t", fmt).read_bytes()
+    assert a == b and len(a) > 100
+
+
+def test_corrupt_partial_and_foreign_records_are_skipped_with_warning(study_dir):
+    (study_dir / "torn").mkdir()
+    (study_dir / "torn" / "result.json").write_text('{"schema_version": 1, "status": "compl')
+    (study_dir / "future").mkdir()
+    (study_dir / "future" / "result.json").write_text(json.dumps({"schema_version": 99, "status": "complete"}))
+    (study_dir / "failed").mkdir()
+    (study_dir / "failed" / "result.json").write_text(json.dumps({"schema_version": 1, "status": "failed", "error": "diverged"}))
+    with pytest.warns(UserWarning) as w:
+        recs = load_records(study_dir)
+    msgs = " ".join(str(x.message) for x in w)
+    assert "torn/result.json: unreadable record" in msgs and "future/result.json: record schema 99" in msgs
+    assert len(recs) == 5
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        assert build_leaderboard(study_dir, "t", "md").exists()
+
+
+def test_plots_stability_and_report_files(study_dir):
+    recs = load_records(study_dir)
+    assert tradeoff_plot(recs, study_dir / "tradeoff.png").stat().st_size > 10_000
+    assert kl_curve_plot(study_dir / "h0000", study_dir / "kl.png").stat().st_size > 10_000
+    paths = build_stability(study_dir, "t")
+    assert "| mig.discrete_mig |" in paths[0].read_text()
+    assert all(p.stat().st_size > 1000 for p in paths)
+    index = build_report(study_dir, "t")
+    text = index.read_text()
+    assert "<table class=\"sortable\">" in text and "data:image/png;base64," in text and "http" not in text.replace("http-equiv", "")
+    assert len(list((study_dir / "report" / "runs").glob("*.html"))) == 5
+
+
+def _chromium():
+    for name in ("chromium", "chromium-browser", "google-chrome"):
+        path = shutil.which(name)
+        if path:
+            return path
+    return None
+
+
+@pytest.mark.slow
+def test_report_renders_in_headless_chromium(study_dir, tmp_path):
+    """Opens the report in Debian's chromium (apt-get install chromium); skipped if it is absent."""
+    browser = _chromium()
+    if browser is None:
+        subprocess.run(["apt-get", "install", "-y", "-q", "chromium"], capture_output=True, timeout=600)
+        browser = _chromium()
+    if browser is None:
+        pytest.skip("chromium is not installed and could not be installed with apt-get (no root or no package mirror)")
+    recs = load_records(study_dir)
+    tradeoff_plot(recs, study_dir / "tradeoff.png")
+    index = build_report(study_dir, "t")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+             "--disable-sync", "--no-first-run", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", index.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert dom.count("<tr>") >= 4 and "Leaderboard" in dom
+    # images decode: a script marks the page when every image has a natural width
+    probe = tmp_path / "probe.html"
+    probe.write_text(index.read_text().replace("</body>", "<script>window.onload=function(){var ok=Array.from(document.images)"
+                     ".every(function(i){return i.naturalWidth>0});document.title=ok&&document.images.length?'IMAGES-OK':'IMAGES-BAD';}</script></body>"))
+    dom2 = subprocess.run([browser, *flags, "--virtual-time-budget=5000", "--dump-dom", probe.as_uri()], capture_output=True, text=True, timeout=120).stdout
+    assert "IMAGES-OK" in dom2
+    shot = tmp_path / "shot.png"
+    subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,900", index.as_uri()], capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
