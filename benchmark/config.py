@@ -41,12 +41,15 @@ class RunConfig:
     checkpoint_every: int = 1000
     eval_samples: int = 10_000
     data_path: str | None = None
+    submission: str | None = None  # path of a submission file (then ``model`` is its metadata name)
+    submission_digest: str | None = None  # sha256 prefix of that file: changing the file changes the run
     device: str = field(default="auto", compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "hparams", tuple(sorted((str(k), v) for k, v in dict(self.hparams).items())))
         object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
-        models.MODELS.get(self.model)  # unknown model → suggestions
+        if self.submission is None:
+            models.MODELS.get(self.model)  # unknown model → suggestions
         if self.dataset not in dataset_names():
             from datasets import get_dataset
 
@@ -60,7 +63,8 @@ class RunConfig:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "latent_dim"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
-        models.make_objective(self.model, **dict(self.hparams))  # validates hyper-parameters early
+        if self.submission is None:
+            models.make_objective(self.model, **dict(self.hparams))  # validates hyper-parameters early
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)
@@ -84,6 +88,10 @@ class RunConfig:
         """The fields that determine the numbers (what the hash covers)."""
         d = self.to_dict()
         d.pop("device")
+        if d["submission"] is None:  # keep built-in hashes independent of the submission fields
+            d.pop("submission"), d.pop("submission_digest")
+        else:
+            d.pop("submission")  # the file's content, not its location, identifies the run
         return d
 
     def content_hash(self) -> str:

@@ -41,7 +41,7 @@ def evaluate_cell(cell: Cell, out_dir: Path, eval_seed: int | None = None) -> di
     from metrics import evaluate, torch_representation
 
     config, model = load_trained_model(out_dir, device=str(resolve_device(cell.config.device)))
-    rep, posterior = torch_representation(model.encoder, next(model.parameters()).device)
+    rep, posterior = torch_representation(model.encode, next(model.parameters()).device)
     ds = get_dataset(config.dataset, config.data_path)
     overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
     seed = cell.eval_seed if eval_seed is None else eval_seed
@@ -85,6 +85,10 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         "schema_version": SCHEMA_VERSION, "code_version": code_version(), "study": study_name, "cell_index": cell.index,
         "cell_hash": cell.content_hash(), "cell": cell.to_dict(), "torch": torch.__version__,
     }
+    if cell.config.submission:
+        from .submission import load_submission
+
+        record["submission"] = load_submission(cell.config.submission)[0].to_dict()
     try:
         result = train(config, out, threads=cell.threads)
         t_train = time.perf_counter() - t0

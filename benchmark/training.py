@@ -65,16 +65,24 @@ def autocast_context(device: torch.device, precision: str):
 
 
 def build(config: RunConfig, dataset: GroundTruthDataset | None = None):
-    """(dataset, model, objective, likelihood name) for a config; the model is seeded."""
+    """(dataset, model, likelihood name) for a config; the model is initialised from the seed."""
     ds = dataset or get_dataset(config.dataset, config.data_path)
     hp = dict(config.hparams)
+    likelihood = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
+    if config.submission is not None:
+        from .submission import file_digest, load_submission
+
+        if config.submission_digest and file_digest(config.submission) != config.submission_digest:
+            raise ValueError(f"{config.submission} changed since this run started (digest mismatch); use a new --store or restore the file")
+        _, cls = load_submission(config.submission)
+        torch.manual_seed(config.seed)
+        return ds, cls(ds.observation_shape[0], config.latent_dim, **hp), likelihood
     if config.model == "tcvae":
         hp.setdefault("dataset_size", len(ds))
     objective = models.make_objective(config.model, **hp)
     torch.manual_seed(config.seed)
-    model = models.build_model(config.architecture, ds.observation_shape[0], config.latent_dim)
-    likelihood = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
-    return ds, model, objective, likelihood
+    model = models.build_model(config.architecture, ds.observation_shape[0], config.latent_dim, objective)
+    return ds, model, likelihood
 
 
 def _finite_or_raise(terms: dict[str, torch.Tensor], step: int) -> None:
@@ -116,10 +124,11 @@ def read_log(out_dir: str | os.PathLike) -> list[dict]:
     return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
 
 
-def _save_checkpoint(path: Path, model, optimizer, step: int, config: RunConfig, data_rng, noise_gen) -> None:
+def _save_checkpoint(path: Path, model, optimizers, step: int, config: RunConfig, data_rng, noise_gen) -> None:
     state = {
         "model": model.state_dict(),
-        "optimizer": optimizer.state_dict(),
+        "optimizer": optimizers[0].state_dict(),
+        "extra_optimizers": [o.state_dict() for o in optimizers[1:]],
         "step": step,
         "config": config.to_dict(),
         "rng": {"data": data_rng.bit_generator.state, "noise": noise_gen.get_state(), "torch": torch.get_rng_state()},
@@ -154,12 +163,12 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     device = resolve_device(config.device)
-    ds, model, objective, likelihood = build(config, dataset)
+    ds, model, likelihood = build(config, dataset)
     nll = LIKELIHOODS[likelihood]
     model.to(device)
     if config.channels_last:
         model.to(memory_format=torch.channels_last)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=config.adam_betas, eps=config.adam_eps)
+    optimizers = model.configure_optimizers(config.lr, config.adam_betas, config.adam_eps)
     data_rng = np.random.default_rng([config.seed, 0])
     noise_gen = torch.Generator().manual_seed(config.seed)
 
@@ -168,7 +177,8 @@ def train(
     if ckpt_path.exists():
         state = load_checkpoint(ckpt_path)
         model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
+        for opt, opt_state in zip(optimizers, [state["optimizer"], *state.get("extra_optimizers", [])]):
+            opt.load_state_dict(opt_state)
         data_rng.bit_generator.state = state["rng"]["data"]
         noise_gen.set_state(state["rng"]["noise"])
         torch.set_rng_state(state["rng"]["torch"])
@@ -182,7 +192,9 @@ def train(
 
         bar = tqdm(total=config.steps, initial=start, desc=f"{config.model} seed {config.seed}", unit="step")
     model.train()
-    forward = torch.compile(model) if config.compile else model
+    if config.compile:
+        model.forward = torch.compile(model.forward)
+    check = lambda t: _finite_or_raise(t, step)  # noqa: E731  (reads the loop's current step)
     t_start = t_window = time.perf_counter()
     terms: dict = {}
     with open(log_path, "a", encoding="utf-8") as log:
@@ -193,13 +205,7 @@ def train(
                 x = x.contiguous(memory_format=torch.channels_last)
             eps = torch.randn(config.batch_size, config.latent_dim, generator=noise_gen).to(device)  # (B, D)
             with autocast_context(device, config.precision):
-                mu, logvar, z, logits = forward(x, eps)
-            recon = nll(logits.float(), x)
-            terms = objective(recon, mu.float(), logvar.float(), z.float(), step)
-            _finite_or_raise(terms, step)
-            optimizer.zero_grad(set_to_none=True)
-            terms["loss"].backward()
-            optimizer.step()
+                terms = model.training_step(x, eps, step, optimizers, nll, check)
             done = step + 1
             if done % config.log_every == 0 or done == config.steps:
                 now = time.perf_counter()
@@ -208,7 +214,7 @@ def train(
                 log.flush()
                 t_window = now
             if done % config.checkpoint_every == 0 or done == config.steps:
-                _save_checkpoint(ckpt_path, model, optimizer, done, config, data_rng, noise_gen)
+                _save_checkpoint(ckpt_path, model, optimizers, done, config, data_rng, noise_gen)
             if bar:
                 bar.update(1)
                 if done % config.log_every == 0:
@@ -229,7 +235,7 @@ def encode(model, x: torch.Tensor, device: torch.device, batch_size: int = 512) 
     model.eval()
     mus, lvs = [], []
     for i in range(0, len(x), batch_size):
-        mu, lv = model.encoder(x[i : i + batch_size].to(device))
+        mu, lv = model.encode(x[i : i + batch_size].to(device))
         mus.append(mu.float().cpu())
         lvs.append(lv.float().cpu())
     return torch.cat(mus).numpy(), torch.cat(lvs).numpy()
@@ -264,7 +270,7 @@ def load_trained_model(out_dir: str | os.PathLike, device: str = "cpu"):
     """(config, model in eval mode) from a run folder's checkpoint."""
     state = load_checkpoint(Path(out_dir) / CHECKPOINT)
     config = RunConfig.from_dict(state["config"])
-    _, model, _, _ = build(config)
+    _, model, _ = build(config)
     model.load_state_dict(state["model"])
     model = model.to(device).eval()
     return config, model.to(memory_format=torch.channels_last) if config.channels_last else model

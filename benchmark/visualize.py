@@ -18,13 +18,13 @@ def traversal_grid(model, x: torch.Tensor, likelihood: str, steps: int = 9, span
     from models.likelihoods import reconstruct
 
     model.eval()
-    mu, _ = model.encoder(x[:1])  # (1, D)
+    mu, _ = model.encode(x[:1])  # (1, D)
     d = mu.shape[1]
     values = torch.linspace(-span, span, steps)
     z = mu.repeat(d * steps, 1)  # (D·steps, D)
     for i in range(d):
         z[i * steps : (i + 1) * steps, i] = values
-    imgs = reconstruct(model.decoder(z).float(), likelihood)  # (D·steps, C, H, W)
+    imgs = reconstruct(model.decode(z).float(), likelihood)  # (D·steps, C, H, W)
     return imgs.permute(0, 2, 3, 1).reshape(d, steps, *imgs.shape[2:], imgs.shape[1]).cpu().numpy()
 
 

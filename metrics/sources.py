@@ -100,8 +100,8 @@ class TableSource:
         return self.codes_table, np.asarray(self.logvar, np.float64), self.factors_table
 
 
-def torch_representation(encoder: torch.nn.Module, device="cpu") -> tuple[Callable, Callable]:
-    """(mean-code function, posterior function) from an encoder returning (mu, logvar)."""
+def torch_representation(encoder: Callable, device="cpu") -> tuple[Callable, Callable]:
+    """(mean-code function, posterior function) from an encoder (module or function) returning (mu, logvar)."""
 
     @torch.no_grad()
     def posterior(x: torch.Tensor):

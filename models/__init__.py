@@ -12,6 +12,7 @@ import dataclasses
 from benchmark.registry import Registry
 
 from .annealed import AnnealedVAE
+from .interface import VAEModel
 from .networks import ARCHITECTURES, GaussianVAE, build_networks
 from .tcvae import BetaTCVAE
 from .vae import VAE, BetaVAE
@@ -40,8 +41,8 @@ def make_objective(model: str, **hparams):
     return cls(**cast)
 
 
-def build_model(architecture: str, channels: int, latent_dim: int = 10) -> GaussianVAE:
-    return GaussianVAE(*build_networks(architecture, channels, latent_dim))
+def build_model(architecture: str, channels: int, latent_dim: int = 10, objective=None) -> GaussianVAE:
+    return GaussianVAE(*build_networks(architecture, channels, latent_dim), objective=objective)
 
 
-__all__ = ["ARCHITECTURES", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "GaussianVAE", "MODELS", "VAE", "build_model", "hyperparameter_names", "make_objective"]
+__all__ = ["VAEModel", "ARCHITECTURES", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "GaussianVAE", "MODELS", "VAE", "build_model", "hyperparameter_names", "make_objective"]

@@ -17,6 +17,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .interface import VAEModel
+
 
 class ConvEncoder(nn.Module):
     def __init__(self, channels: int = 1, latent_dim: int = 10, small_kernels: bool = True) -> None:
@@ -92,12 +94,25 @@ def build_networks(architecture: str, channels: int, latent_dim: int) -> tuple[n
     raise ValueError(f"Unknown architecture {architecture!r}; choose one of {', '.join(ARCHITECTURES)}")
 
 
-class GaussianVAE(nn.Module):
-    """Encoder to a diagonal Gaussian posterior q(z|x), decoder to likelihood parameters."""
+class GaussianVAE(VAEModel):
+    """Encoder to a diagonal Gaussian posterior q(z|x), decoder to likelihood parameters, trained
+    with a built-in objective (``models.vae``, ``models.annealed``, ``models.tcvae``)."""
 
-    def __init__(self, encoder: nn.Module, decoder: nn.Module) -> None:
+    def __init__(self, encoder: nn.Module, decoder: nn.Module, objective=None) -> None:
         super().__init__()
         self.encoder, self.decoder = encoder, decoder
+        self.objective = objective
+
+    def encode(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.encoder(x)
+
+    def decode(self, z: torch.Tensor) -> torch.Tensor:
+        return self.decoder(z)
+
+    def loss_terms(self, x, eps, step, nll):
+        mu, logvar, z, logits = self(x, eps)
+        recon = nll(logits.float(), x)
+        return self.objective(recon, mu.float(), logvar.float(), z.float(), step)
 
     def forward(self, x: torch.Tensor, eps: torch.Tensor):
         """x (B, C, 64, 64), eps (B, D) standard normal → mu, logvar, z (B, D), logits (B, C, 64, 64)."""

@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from pathlib import Path
 
 import numpy as np
 
 from benchmark.io import atomic_write_text
 
-from .records import family_label, load_records, metric_columns
+from .records import family_label, load_external, load_records, metric_columns
 
 FORMATS = ("md", "csv", "latex", "html")
 
@@ -93,6 +94,20 @@ def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_di
     text = render(rows, cols, fmt, f"Leaderboard — study `{study}` ({len(records)} runs)")
     if fmt == "md":
         text += "\n## Best configuration per family\n\n" + render(best_per_family(rows, cols), cols, "md", "best").split("\n\n", 2)[2]
+        subs = sorted({(r["cell"]["config"]["model"], json.dumps(r.get("submission", {}), sort_keys=True)) for r in records if r["cell"]["config"].get("submission")})
+        if subs:
+            text += "\n## Submissions\n\n" + "".join(
+                f"- **{name}** {m.get('version', '')} — {', '.join(m.get('authors', []))}: {m.get('description', '')} "
+                f"({m.get('citation', '')}; {m.get('code_url', '')})\n" for name, meta in subs for m in [json.loads(meta)])
+        external = load_external(study_dir)
+        if external:
+            from tabulate import tabulate
+
+            ext_cols = sorted({(n, m["primary"]) for r in external for n, m in r["metrics"].items()})
+            body = [[r["name"], r["dataset"], r["encoder"]] + [f"{r['metrics'][n]['values'][k]:.3f}" if n in r["metrics"] else "–" for n, k in ext_cols]
+                    for r in external]
+            text += "\n## External representations\n\n" + tabulate(body, headers=["name", "dataset", "encoder"] + [f"{n}.{k}" for n, k in ext_cols],
+                                                                      tablefmt="github", disable_numparse=True) + "\n"
     path = out / f"leaderboard.{fmt}"
     atomic_write_text(path, text)
     return path

@@ -52,9 +52,9 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False)
-    fig.suptitle("Reconstruction vs disentanglement: points = runs, lines = family sweeps (seed means)", y=0.995, fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.94))
+    fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 0.955))
+    fig.suptitle("Reconstruction vs disentanglement: points = runs, lines = family sweeps (seed means)", y=0.998, fontsize=10)
+    fig.tight_layout(rect=(0, 0, 1, 0.9))
     return _save(fig, Path(path))
 
 

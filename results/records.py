@@ -48,11 +48,27 @@ def load_records(study_dir: str | Path, include_failed: bool = False) -> list[di
 
 
 def family_label(rec: dict) -> tuple[str, str]:
-    """(model family, hyper-parameter label) of a record."""
+    """(model family, hyper-parameter label) of a record; submissions are marked as such."""
     cfg = rec["cell"]["config"]
     hp = {k: v for k, v in cfg["hparams"].items() if k != "dataset_size"}
     label = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in sorted(hp.items()))
-    return cfg["model"], label
+    family = f"{cfg['model']} [submission]" if cfg.get("submission") else cfg["model"]
+    return family, label
+
+
+def load_external(study_dir: str | Path) -> list[dict]:
+    """Records of external representations (``python -m benchmark evaluate``), sorted by path."""
+    out = []
+    for path in sorted(Path(study_dir).glob("external/*/result.json")):
+        try:
+            rec = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            warnings.warn(f"{path}: unreadable record; skipped", stacklevel=2)
+            continue
+        rec = upgrade(rec, path)
+        if rec and rec.get("status") == "complete":
+            out.append(rec)
+    return out
 
 
 def metric_columns(records: list[dict]) -> list[tuple[str, str, bool]]:

@@ -1,0 +1,101 @@
+"""User submissions: a model in the user's own Python file, with validated metadata.
+
+The file defines ``METADATA = SubmissionMetadata(...)`` and ``Model``, a subclass of
+:class:`models.VAEModel` constructed as ``Model(channels, latent_dim, **hyper_parameters)``.
+Submission code runs as the current user, with the user's permissions: only load files you trust.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import importlib.util
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import models
+
+_REQUIRED = ("name", "version", "authors", "citation", "code_url", "description", "grid")
+
+
+@dataclass(frozen=True)
+class SubmissionMetadata:
+    """What a submission declares about itself. ``grid`` maps each hyper-parameter to the list of
+    values to train (the submission's own sweep)."""
+
+    name: str
+    version: str
+    authors: tuple[str, ...]
+    citation: str
+    code_url: str
+    description: str
+    grid: dict[str, list] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        validate_metadata(dataclasses.asdict(self))
+        object.__setattr__(self, "authors", tuple(self.authors))
+
+    def to_dict(self) -> dict[str, Any]:
+        d = dataclasses.asdict(self)
+        d["authors"] = list(self.authors)
+        return d
+
+    def grid_points(self) -> list[dict[str, Any]]:
+        keys = sorted(self.grid)
+        import itertools
+
+        return [dict(zip(keys, values)) for values in itertools.product(*(self.grid[k] for k in keys))] or [{}]
+
+
+def validate_metadata(d: dict[str, Any]) -> None:
+    """One-line ValueErrors for unknown/missing fields, bad types, clashing names, non-list grids."""
+    unknown = sorted(set(d) - set(_REQUIRED))
+    if unknown:
+        raise ValueError(f"submission metadata has unknown field(s) {', '.join(unknown)}; allowed: {', '.join(_REQUIRED)}")
+    missing = [k for k in _REQUIRED if k not in d or d[k] in (None, "")]
+    if missing:
+        raise ValueError(f"submission metadata is missing {', '.join(missing)}")
+    name = d["name"]
+    if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
+        raise ValueError(f"submission name {name!r} must be letters, digits, '-' or '_'")
+    if name in models.MODELS:
+        raise ValueError(f"submission name {name!r} clashes with the built-in model {name!r}; choose another name")
+    if isinstance(d["authors"], str) or not all(isinstance(a, str) for a in d["authors"]):
+        raise ValueError("submission authors must be a list of names, e.g. authors=('Ada Lovelace',)")
+    if not isinstance(d["grid"], dict):
+        raise ValueError("submission grid must be a dict mapping each hyper-parameter to a list of values")
+    for k, v in d["grid"].items():
+        if not isinstance(v, list) or not v:
+            raise ValueError(f"submission grid entry {k!r} must be a non-empty list of values, got {v!r}")
+
+
+def file_digest(path: str | Path) -> str:
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+
+
+def load_submission(path: str | Path):
+    """(metadata, Model class) from a submission file; clear errors for a missing file or definitions."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ValueError(f"{path}: submission file not found")
+    module_name = f"_submission_{file_digest(path)}"
+    if module_name in sys.modules:
+        module = sys.modules[module_name]
+    else:
+        spec = importlib.util.spec_from_file_location(module_name, path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[module_name] = module
+        try:
+            spec.loader.exec_module(module)
+        except Exception:
+            del sys.modules[module_name]
+            raise
+    meta = getattr(module, "METADATA", None)
+    if not isinstance(meta, SubmissionMetadata):
+        raise ValueError(f"{path}: define METADATA = SubmissionMetadata(name=…, version=…, authors=…, citation=…, code_url=…, description=…, grid=…)")
+    cls = getattr(module, "Model", None)
+    if not (isinstance(cls, type) and issubclass(cls, models.VAEModel)):
+        raise ValueError(f"{path}: define `class Model(models.VAEModel)` with encode, decode and loss_terms")
+    return meta, cls

@@ -1,0 +1,102 @@
+"""Checks a submission runs before any long job (``check-submission``), and its study cells."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .config import RunConfig
+from .studies import Cell, Study
+from .submission import file_digest, load_submission
+
+CHECK_TRAIN = dict(dataset="tiny", batch_size=16, lr=1e-3, log_every=10, checkpoint_every=20, eval_samples=64, steps=60)
+
+
+def submission_config(path, hparams: dict, seed: int = 0, **train) -> RunConfig:
+    meta, _ = load_submission(path)
+    return RunConfig(model=meta.name, hparams=tuple(hparams.items()), seed=seed, submission=str(Path(path).resolve()),
+                     submission_digest=file_digest(path), **train)
+
+
+def check_submission(path) -> list[tuple[str, bool, str]]:
+    """[(check, passed, detail)]; stops at the first failure that makes later checks meaningless."""
+    from .training import load_trained_model, read_log, train
+
+    out: list[tuple[str, bool, str]] = []
+    try:
+        meta, cls = load_submission(path)
+        out.append(("metadata", True, f"{meta.name} {meta.version} by {', '.join(meta.authors)}; grid {meta.grid}"))
+    except Exception as exc:  # a broken file must produce a report, not a traceback
+        return [("metadata", False, f"{type(exc).__name__}: {exc}")]
+    hp = meta.grid_points()[0]
+    try:
+        torch.manual_seed(0)
+        model = cls(1, 10, **hp)
+        x = torch.rand(4, 1, 64, 64).round()
+        mu, logvar = model.encode(x)
+        ok = tuple(mu.shape) == (4, 10) and tuple(logvar.shape) == (4, 10)
+        logits = model.decode(mu)
+        ok = ok and tuple(logits.shape) == (4, 1, 64, 64)
+        out.append(("shapes", ok, f"encode → {tuple(mu.shape)}, {tuple(logvar.shape)}; decode → {tuple(logits.shape)} "
+                    f"(want (B, D), (B, D), (B, C, 64, 64))"))
+        if not ok:
+            return out
+        from models.likelihoods import bernoulli_nll
+
+        terms = model.loss_terms(x, torch.randn(4, 10), 0, bernoulli_nll)
+        missing = {"loss", "reconstruction", "kl"} - set(terms)
+        finite = all(torch.isfinite(v).all() for v in terms.values())
+        out.append(("loss terms", not missing and finite, f"terms {sorted(terms)}" + (f"; missing {sorted(missing)}" if missing else "")
+                    + ("" if finite else "; NaN/inf values")))
+        if missing or not finite:
+            return out
+    except Exception as exc:
+        out.append(("forward", False, f"{type(exc).__name__}: {exc}"))
+        return out
+    with tempfile.TemporaryDirectory() as tmp:
+        try:
+            cfg = submission_config(path, hp, **CHECK_TRAIN)
+            train(cfg, Path(tmp) / "a")
+            log = read_log(Path(tmp) / "a")
+            first, last = log[0]["loss"], log[-1]["loss"]
+            out.append(("loss falls", last < first, f"loss {first:.2f} at step {log[0]['step']} → {last:.2f} at step {log[-1]['step']}"))
+            train(cfg, Path(tmp) / "b")
+            a = torch.load(Path(tmp) / "a" / "checkpoint.pt", weights_only=True)["model"]
+            b = torch.load(Path(tmp) / "b" / "checkpoint.pt", weights_only=True)["model"]
+            same = all(torch.equal(a[k], b[k]) for k in a)
+            out.append(("deterministic", same, "two runs with seed 0 give bitwise-identical parameters" if same else "parameters differ between two runs with the same seed"))
+            _, reloaded = load_trained_model(Path(tmp) / "a")
+            xs = torch.rand(8, 1, 64, 64).round()
+            with torch.no_grad():
+                m1 = reloaded.encode(xs)[0]
+            _, again = load_trained_model(Path(tmp) / "a")
+            with torch.no_grad():
+                m2 = again.encode(xs)[0]
+            ok = torch.equal(m1, m2) and np.isfinite(m1.numpy()).all()
+            out.append(("save and reload", ok, "checkpoint reloads (weights_only) and encodes identically"))
+        except Exception as exc:
+            out.append(("training", False, f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+def submission_cells(path, study: Study) -> list[Cell]:
+    """The study's protocol (datasets, seeds, training settings, metrics) × the submission's grid."""
+    meta, _ = load_submission(path)
+    ref = study.cells[0]
+    train = {k: v for k, v in ref.config.to_dict().items()
+             if k in ("steps", "batch_size", "lr", "adam_betas", "adam_eps", "latent_dim", "likelihood", "precision",
+                      "channels_last", "log_every", "checkpoint_every", "eval_samples")}
+    train["adam_betas"] = tuple(train["adam_betas"])
+    datasets = sorted({c.config.dataset for c in study.cells})
+    seeds = sorted({c.config.seed for c in study.cells})
+    cells = []
+    for dataset in datasets:
+        for hp in meta.grid_points():
+            for seed in seeds:
+                cfg = submission_config(path, hp, seed=seed, dataset=dataset, **train)
+                cells.append(Cell(cfg, ref.metrics, ref.metric_preset, ref.metric_overrides, ref.eval_seed, ref.threads,
+                                  index=len(study.cells) + len(cells)))
+    return cells
