@@ -91,7 +91,7 @@ def _finite_or_raise(terms: dict[str, torch.Tensor], step: int) -> None:
         return
     for name, value in terms.items():
         if name != "loss" and not torch.isfinite(value).all().item():
-            raise DivergenceError(step, name, float(value.float().sum()))
+            raise DivergenceError(step, name, float(value.detach().float().sum()))
     raise DivergenceError(step, "loss", float(loss))
 
 

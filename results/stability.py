@@ -60,7 +60,8 @@ def rank_correlation(df: pd.DataFrame, metrics: list[str]) -> pd.DataFrame:
     rho = np.eye(len(metrics))
     for i, j in itertools.combinations(range(len(metrics)), 2):
         pair = sub[[metrics[i], metrics[j]]].dropna()
-        r = spearmanr(pair.iloc[:, 0], pair.iloc[:, 1]).statistic if len(pair) > 2 else np.nan
+        constant = pair.nunique().min() < 2
+        r = spearmanr(pair.iloc[:, 0], pair.iloc[:, 1]).statistic if len(pair) > 2 and not constant else np.nan
         rho[i, j] = rho[j, i] = r
     return pd.DataFrame(rho, index=metrics, columns=metrics)
 

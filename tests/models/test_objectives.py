@@ -10,7 +10,15 @@ from models.gaussian import kl_per_latent, log_normal
 from models.likelihoods import bernoulli_nll, gaussian_nll
 from models.tcvae import BetaTCVAE, log_qz_estimates, mss_log_weights
 
-torch.set_default_dtype(torch.float64)
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Hand-computed values in float64; restored afterwards so other tests keep float32."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
 
 
 def _posterior(b=4, d=2, seed=0):
