@@ -112,7 +112,8 @@ def seed_spread_plot(df, metrics: list[str], path: str | Path) -> Path:
                 ax.errorbar(x + 0.18, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, fmt="_", color=colour, capsize=3)
         ax.set_ylabel(m, fontsize=7)
         ax.grid(alpha=0.3)
-        ax.set_xticks(range(len(configs)), [f"{f}\n{h}" for f, h in configs] if ax is axes[-1, 0] else [""] * len(configs), fontsize=6)
+        labels = [f + "\n" + (h.replace(", ", "\n") or "—") for f, h in configs]
+        ax.set_xticks(range(len(configs)), labels if ax is axes[-1, 0] else [""] * len(configs), fontsize=6)
     fig.suptitle("Metric vs configuration: dots = seeds, bars = mean ± std", fontsize=10)
     fig.tight_layout()
     return _save(fig, Path(path))
