@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import tempfile
-from pathlib import Path
 
 
 def register(sub) -> None:

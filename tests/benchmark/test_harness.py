@@ -3,14 +3,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 
 import pytest
 
 from benchmark.cli import main
 from benchmark.executors import run_dask, run_local, run_slurm
-from benchmark.runner import run_cell
 from benchmark.store import CLAIM, RunStore
 from benchmark.studies import STUDIES, filter_cells, get_study
 

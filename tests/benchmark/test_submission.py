@@ -1,12 +1,10 @@
 import json
 import textwrap
 
-import numpy as np
 import pytest
 import torch
 
 from benchmark.cli import main
-from benchmark.store import RunStore
 from benchmark.submission import SubmissionMetadata, load_submission, validate_metadata
 from results.leaderboard import build_leaderboard
 

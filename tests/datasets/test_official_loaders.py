@@ -4,7 +4,6 @@ The grids are shrunk (module constants monkeypatched) so the fakes stay small; t
 dSprites hdf5 fakes keep the full official shapes (lazily filled HDF5 datasets cost no disk).
 """
 
-import pickle
 
 import h5py
 import numpy as np

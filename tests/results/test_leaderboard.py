@@ -2,7 +2,6 @@ import json
 import shutil
 import subprocess
 import warnings
-from pathlib import Path
 
 import pytest
 
