@@ -68,6 +68,10 @@ def test_suite_reference(benchmark, table):
         def sample_observations(self, n, rs):
             return self.sample_factors(n, rs)
 
+        def sample(self, n, rs):
+            f = self.sample_factors(n, rs)
+            return f, f
+
     def rep(f):
         return codes[f @ bases]
 
