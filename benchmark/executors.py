@@ -5,6 +5,9 @@
   requeued jobs resume from the cell's own checkpoint. ``--slurm-cluster debug|local`` runs the same
   path in-process or as local subprocesses (used by the tests).
 - ``dask``: joblib's dask backend against a ``distributed`` scheduler address.
+
+With CUDA present, cells are given one device each, round-robin over the visible GPUs (on Slurm,
+each array task sees its own GPU as ``cuda:0`` when ``--gres`` is set per task).
 """
 
 from __future__ import annotations
@@ -18,8 +21,16 @@ from .runner import run_cell
 EXECUTORS = ("local", "slurm", "dask")
 
 
+def _devices(n: int) -> list[str | None]:
+    """One CUDA device per cell, round-robin, when CUDA is present (None: the config's default)."""
+    import torch
+
+    count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    return [f"cuda:{i % count}" for i in range(n)] if count else [None] * n
+
+
 def _calls(study_name, cells, store_root):
-    return [(study_name, c.to_dict(), str(store_root)) for c in cells]
+    return [(study_name, c.to_dict(), str(store_root), dev) for c, dev in zip(cells, _devices(len(cells)))]
 
 
 def run_local(study_name, cells, store_root, jobs: int) -> Iterator[dict]:
@@ -53,7 +64,7 @@ def run_slurm(study_name, cells, store_root, jobs: int, folder: str, cluster: st
     else:
         params = {k: v for k, v in params.items() if not k.startswith("slurm_")}
     executor.update_parameters(**params)
-    args = list(zip(*_calls(study_name, cells, store_root))) or [(), (), ()]
+    args = list(zip(*_calls(study_name, cells, store_root))) or [(), (), (), ()]
     jobs_ = executor.map_array(CellJob(), *args)
     for job in jobs_:
         yield job.result()
