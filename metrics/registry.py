@@ -44,16 +44,15 @@ class EvalContext:
         self._grid = None
 
     def sample(self, split: str, n: int) -> tuple[np.ndarray, np.ndarray]:
-        """(codes, factors) of ``n`` random samples for split "train"/"test"; the first ``n`` rows of
-        a larger cached draw when one exists (draws are prefix-stable per split)."""
-        for (s, m), (c, f) in self._shared.items():
-            if s == split and m >= n:
-                return c[:n], f[:n]
-        rng = np.random.default_rng([self.seed, {"train": 0, "test": 1}[split]])
-        f = self.source.sample_factors(n, rng)
-        c = self.source.codes(f, rng)
-        self._shared[(split, n)] = (c, f)
-        return c, f
+        """(codes, factors) of ``n`` random samples for split "train"/"test", drawn once per
+        (split, n) from a generator seeded by (seed, split, n) — so a metric's numbers never depend
+        on which other metrics ran with it, and metrics with equal budgets share samples and encodes."""
+        key = (split, n)
+        if key not in self._shared:
+            rng = np.random.default_rng([self.seed, {"train": 0, "test": 1}[split], n])
+            f = self.source.sample_factors(n, rng)
+            self._shared[key] = (self.source.codes(f, rng), f)
+        return self._shared[key]
 
     def full_grid(self):
         if self._grid is None:

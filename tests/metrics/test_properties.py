@@ -133,3 +133,10 @@ def test_elbo_decomposition_sums_to_kl():
     assert abs(r["decomposition_residual"]) < 1e-9
     assert r["kl"] == pytest.approx(sum(r["kl_per_latent"]))
     assert r["active_units"] == 3
+
+
+def test_values_do_not_depend_on_which_other_metrics_ran():
+    codes = _identity(np.random.default_rng(9))
+    alone = evaluate_source(_source(codes), ["dci"], seed=1, overrides={"dci": SMALL["dci"]})["dci"]["values"]
+    together = evaluate_source(_source(codes), ["mig", "dci"], seed=1, overrides={"dci": SMALL["dci"], "mig": SMALL["mig"]})["dci"]["values"]
+    assert alone == together
