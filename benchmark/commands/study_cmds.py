@@ -95,11 +95,7 @@ def _leaderboard(args) -> int:
     from benchmark.store import RunStore
     from results.leaderboard import build_leaderboard
 
-    store = RunStore(args.store)
-    d = store.study_dir(args.study)
-    if not d.exists():
-        raise ValueError(f"no runs of study {args.study!r} in {store.root}; run `python -m benchmark run --study {args.study}` first")
-    path = build_leaderboard(d, args.study, args.format)
+    path = build_leaderboard(_study_dir(RunStore(args.store), args.study), args.study, args.format)
     print(path.read_text() if args.format == "md" else f"wrote {path}")
     return 0
 
