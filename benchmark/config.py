@@ -40,6 +40,7 @@ class RunConfig:
     log_every: int = 100
     checkpoint_every: int = 1000
     eval_samples: int = 10_000
+    snapshot_steps: tuple[int, ...] = ()  # steps at which the model is also saved for budget-vs-metric curves
     data_path: str | None = None
     submission: str | None = None  # path of a submission file (then ``model`` is its metadata name)
     submission_digest: str | None = None  # sha256 prefix of that file: changing the file changes the run
@@ -48,6 +49,7 @@ class RunConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "hparams", tuple(sorted((str(k), v) for k, v in dict(self.hparams).items())))
         object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
+        object.__setattr__(self, "snapshot_steps", tuple(sorted(int(s) for s in self.snapshot_steps)))
         if self.submission is None:
             models.MODELS.get(self.model)  # unknown model → suggestions
         if self.dataset not in dataset_names():
@@ -63,6 +65,10 @@ class RunConfig:
         for name in ("steps", "batch_size", "log_every", "checkpoint_every", "latent_dim"):
             if getattr(self, name) <= 0:
                 raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for s in self.snapshot_steps:
+            if not 0 < s <= self.steps or s % self.checkpoint_every:
+                raise ValueError(f"snapshot step {s} must lie in 1..steps ({self.steps}) and be a multiple of checkpoint_every "
+                                 f"({self.checkpoint_every}) so that a resumed run still has it; pick another step")
         if self.submission is None:
             models.make_objective(self.model, **dict(self.hparams))  # validates hyper-parameters early
 
@@ -70,6 +76,7 @@ class RunConfig:
         d = dataclasses.asdict(self)
         d["hparams"] = dict(self.hparams)
         d["adam_betas"] = list(self.adam_betas)
+        d["snapshot_steps"] = list(self.snapshot_steps)
         return d
 
     @classmethod
@@ -80,14 +87,17 @@ class RunConfig:
             raise ValueError(f"run config has unknown keys {', '.join(unknown)}")
         d = dict(d)
         d["hparams"] = tuple(dict(d.get("hparams", {})).items())
-        if "adam_betas" in d:
-            d["adam_betas"] = tuple(d["adam_betas"])
+        for key in ("adam_betas", "snapshot_steps"):
+            if key in d:
+                d[key] = tuple(d[key])
         return cls(**d)
 
     def identity(self) -> dict[str, Any]:
         """The fields that determine the numbers (what the hash covers)."""
         d = self.to_dict()
         d.pop("device")
+        if not d["snapshot_steps"]:  # keep hashes of runs without snapshots as they were
+            d.pop("snapshot_steps")
         if d["submission"] is None:  # keep built-in hashes independent of the submission fields
             d.pop("submission"), d.pop("submission_digest")
         else:

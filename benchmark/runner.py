@@ -35,17 +35,42 @@ def _final_training_summary(out_dir: Path) -> dict:
     return summary
 
 
-def evaluate_cell(cell: Cell, out_dir: Path, eval_seed: int | None = None) -> dict:
-    """Score the trained model of a cell with its metrics (``eval_seed`` overrides the cell's)."""
+def evaluate_cell(cell: Cell, out_dir: Path, eval_seed: int | None = None, *, step: int | None = None,
+                  metrics: tuple[str, ...] | None = None) -> dict:
+    """Score the trained model of a cell with its metrics (``eval_seed`` overrides the cell's; ``step``
+    scores the snapshot taken at that step instead, ``metrics`` a subset)."""
     from datasets import get_dataset
     from metrics import evaluate, torch_representation
 
-    config, model = load_trained_model(out_dir, device=str(resolve_device(cell.config.device)))
+    config, model = load_trained_model(out_dir, device=str(resolve_device(cell.config.device)), step=step)
     rep, posterior = torch_representation(model.encode, next(model.parameters()).device)
     ds = get_dataset(config.dataset, config.data_path)
     overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
     seed = cell.eval_seed if eval_seed is None else eval_seed
-    return evaluate(rep, ds, cell.metrics, seed=seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
+    names = cell.metrics if metrics is None else metrics
+    return evaluate(rep, ds, names, seed=seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
+
+
+def primary_values(results: dict) -> dict[str, float]:
+    """``{"mig.discrete_mig": 0.12, ...}``: each metric's primary value from an ``evaluate`` result."""
+    return {f"{m}.{r['primary']}": r["values"][r["primary"]] for m, r in results.items()}
+
+
+def evaluate_snapshots(cell: Cell, out_dir: Path, final_metrics: dict) -> list[dict]:
+    """The cell's ``snapshot_metrics`` at each snapshot step (same metric samples as the final score,
+    so the curve is the model changing, not the sample), with the logged KL at that step. The final
+    step reuses the final scores."""
+    log = {r["step"]: r for r in read_log(out_dir)}
+    points = []
+    for step in cell.config.snapshot_steps:
+        if step == cell.config.steps:
+            values = primary_values({m: final_metrics[m] for m in cell.snapshot_metrics})
+        else:
+            values = primary_values(evaluate_cell(cell, out_dir, step=step, metrics=cell.snapshot_metrics))
+        kl = log.get(step, {}).get("kl_per_latent", [])
+        points.append({"step": step, "metrics": values, "kl": log.get(step, {}).get("kl"),
+                       "active_latents": int(sum(v > 0.1 for v in kl))})
+    return points
 
 
 def describe_run(cell: Cell, out_dir: Path) -> dict:
@@ -94,6 +119,8 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
         metrics = evaluate_cell(cell, out)
+        if cell.snapshot_metrics:
+            record["snapshots"] = evaluate_snapshots(cell, out, metrics)
         record.update(status="complete", training=_final_training_summary(out), metrics=metrics, run=describe_run(cell, out),
                       timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
                                "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
@@ -133,10 +160,10 @@ def rescore_eval_seeds(study: Study, store: RunStore, n_seeds: int, n_runs: int)
         path = out / "eval_seeds.json"
         have = json.loads(path.read_text()) if path.exists() else {}
         rec = store.read_record(study.name, cell)
-        have.setdefault(str(cell.eval_seed), {f"{m}.{r['primary']}": r["values"][r["primary"]] for m, r in rec["metrics"].items()})
+        have.setdefault(str(cell.eval_seed), primary_values(rec["metrics"]))
         for s in range(1, n_seeds + 1):
             if str(s) in have:
                 continue
             res = evaluate_cell(cell, out, eval_seed=s)
-            have[str(s)] = {f"{m}.{r['primary']}": r["values"][r["primary"]] for m, r in res.items()}
+            have[str(s)] = primary_values(res)
             atomic_write_json(path, have)

@@ -29,20 +29,25 @@ class Cell:
     metric_overrides: tuple[tuple[str, tuple[tuple[str, Any], ...]], ...] = ()
     eval_seed: int = 0
     threads: int = 1
+    snapshot_metrics: tuple[str, ...] = ()  # scored at each of the config's snapshot_steps (budget-vs-metric curves)
     index: int = field(default=-1, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        d = {
             "config": self.config.to_dict(), "metrics": list(self.metrics), "metric_preset": self.metric_preset,
             "metric_overrides": {m: dict(kv) for m, kv in self.metric_overrides}, "eval_seed": self.eval_seed,
             "threads": self.threads, "index": self.index,
         }
+        if self.snapshot_metrics:  # absent when unused, so older cells keep their hashes
+            d["snapshot_metrics"] = list(self.snapshot_metrics)
+        return d
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "Cell":
         return cls(
             RunConfig.from_dict(d["config"]), tuple(d["metrics"]), d["metric_preset"],
-            tuple((m, tuple(kv.items())) for m, kv in d["metric_overrides"].items()), d["eval_seed"], d["threads"], d["index"],
+            tuple((m, tuple(kv.items())) for m, kv in d["metric_overrides"].items()), d["eval_seed"], d["threads"],
+            tuple(d.get("snapshot_metrics", ())), d["index"],
         )
 
     def identity(self) -> dict[str, Any]:
@@ -79,12 +84,14 @@ def _cells(datasets, models, seeds, **common) -> list[tuple]:
     return [(d, m, hp, s) for d in datasets for m, hp in models for s in seeds]
 
 
-def _build(name: str, description: str, combos, train: dict, metrics, preset: str, overrides=None, threads: int = 1) -> Study:
+def _build(name: str, description: str, combos, train: dict, metrics, preset: str, overrides=None, threads: int = 1,
+           snapshot_metrics=()) -> Study:
     cells = []
     for i, (dataset, model, hp, seed) in enumerate(combos):
         config = RunConfig(dataset=dataset, model=model, hparams=tuple(hp.items()), seed=seed, **train)
         ov = tuple((m, tuple(sorted(kv.items()))) for m, kv in sorted((overrides or {}).items()))
-        cells.append(Cell(config, tuple(metrics), preset, ov, eval_seed=0, threads=threads, index=i))
+        cells.append(Cell(config, tuple(metrics), preset, ov, eval_seed=0, threads=threads,
+                          snapshot_metrics=tuple(snapshot_metrics), index=i))
     return Study(name, description, tuple(cells))
 
 
@@ -127,8 +134,41 @@ def dlib() -> Study:
                   FACTOR_METRICS + ("mig_sampled", "elbo_decomposition"), "dlib")
 
 
+CPU_STEPS = 4800
+
+
+def cpu() -> Study:
+    """The published CPU reference study (README, ``results/store/cpu``): one configuration per family
+    at its paper's dSprites setting, 3 seeds, a budget of ≈ 15 min per run on one core.
+
+    Cells are ordered seed-major (every family at seed 0, then seed 1, …) so a partial run already
+    compares all families. Snapshots at ¼, ½ and ¾ of the budget give the budget-vs-separation curve:
+    Adam's learning rate is constant and the data/noise streams do not depend on the total number of
+    steps, so the snapshot at step k *is* a k-step run — except for the annealed model, whose capacity
+    at step k follows this study's schedule. DCI uses 2,000/1,000 train/test codes (dlib: 10,000/5,000;
+    its gradient-boosted trees dominate the evaluation time), β-VAE and FactorVAE 500/250 points (dlib:
+    10,000/5,000, i.e. 1.9 M and 1 M encoded images — 45 min of a CPU core per run); every override is
+    recorded in each cell and its result."""
+    grid = [
+        ("vae", {}),
+        ("betavae", {"beta": 4.0}),  # Higgins et al. 2017, dSprites
+        ("annealed", {"c_max": 25.0, "gamma": 1000.0, "anneal_steps": CPU_STEPS * 3 // 4}),  # Burgess et al. 2018, dSprites
+        ("tcvae", {"beta": 6.0}),  # Chen et al. 2018 (α = γ = 1, minibatch weighted sampling)
+    ]
+    combos = [("dsprites", m, hp, s) for s in (0, 1, 2) for m, hp in grid]
+    quarter = CPU_STEPS // 4
+    train = dict(steps=CPU_STEPS, batch_size=64, lr=1e-3, log_every=100, checkpoint_every=400, eval_samples=10_000,
+                 snapshot_steps=(quarter, 2 * quarter, 3 * quarter, CPU_STEPS))
+    return _build("cpu", f"the published CPU reference: VAE, β-VAE β=4, annealed C=25, β-TCVAE β=6 on dSprites, 3 seeds, "
+                  f"{CPU_STEPS:,} steps of batch 64, Adam 1e-3 (≈ 17 min/run on 1 core)",
+                  combos, train, FACTOR_METRICS, "dlib", overrides={"dci": dict(num_train=2000, num_test=1000),
+                             "beta_vae": dict(num_train=500, num_eval=250),
+                             "factor_vae": dict(num_train=500, num_eval=250, num_variance_estimate=5000)},
+                  snapshot_metrics=("mig", "sap", "modularity_explicitness"))
+
+
 STUDIES: Registry = Registry("study")
-for _f in (smoke, quick, dlib):
+for _f in (smoke, quick, dlib, cpu):
     STUDIES.register(_f.__name__, _f)
 
 

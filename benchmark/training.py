@@ -31,6 +31,12 @@ CHECKPOINT = "checkpoint.pt"
 LOG = "train_log.jsonl"
 CODES = "codes.h5"
 CONFIG = "config.json"
+SNAPSHOTS = "snapshots"
+
+
+def snapshot_path(out_dir: str | os.PathLike, step: int) -> Path:
+    """Where the model state at ``step`` of a run with ``snapshot_steps`` is kept."""
+    return Path(out_dir) / SNAPSHOTS / f"step_{step:07d}.pt"
 
 
 class DivergenceError(RuntimeError):
@@ -136,6 +142,11 @@ def _save_checkpoint(path: Path, model, optimizers, step: int, config: RunConfig
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 
+def _save_snapshot(path: Path, model) -> None:
+    state = {"model": model.state_dict()}
+    atomic_write(path, lambda tmp: torch.save(state, tmp))
+
+
 def load_checkpoint(path: str | os.PathLike) -> dict:
     """Load a checkpoint without unpickling arbitrary objects (``weights_only=True``)."""
     return torch.load(path, map_location="cpu", weights_only=True)
@@ -213,6 +224,8 @@ def train(
                 log.write(json.dumps(_log_record(done, terms, n_steps * config.batch_size / (now - t_window))) + "\n")
                 log.flush()
                 t_window = now
+            if done in config.snapshot_steps:  # before the checkpoint: a resumed run has every earlier snapshot
+                _save_snapshot(snapshot_path(out, done), model)
             if done % config.checkpoint_every == 0 or done == config.steps:
                 _save_checkpoint(ckpt_path, model, optimizers, done, config, data_rng, noise_gen)
             if bar:
@@ -266,11 +279,13 @@ def write_codes(model, ds: GroundTruthDataset, config: RunConfig, path: Path, de
     atomic_write(path, write)
 
 
-def load_trained_model(out_dir: str | os.PathLike, device: str = "cpu"):
-    """(config, model in eval mode) from a run folder's checkpoint."""
+def load_trained_model(out_dir: str | os.PathLike, device: str = "cpu", step: int | None = None):
+    """(config, model in eval mode) from a run folder's checkpoint, or from its snapshot at ``step``."""
     state = load_checkpoint(Path(out_dir) / CHECKPOINT)
     config = RunConfig.from_dict(state["config"])
     _, model, _ = build(config)
+    if step is not None and step != state["step"]:
+        state = load_checkpoint(snapshot_path(out_dir, step))
     model.load_state_dict(state["model"])
     model = model.to(device).eval()
     return config, model.to(memory_format=torch.channels_last) if config.channels_last else model
