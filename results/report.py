@@ -78,7 +78,8 @@ def build_report(study_dir: str | Path, study: str) -> Path:
              "Click a column header to sort.</p>", "<h2>Leaderboard</h2>",
              _md_to_html_table(render(rows, cols, "md", "x").split("\n\n", 2)[2])]
     for name, title in [("tradeoff.png", "Reconstruction vs disentanglement"), ("seed_spread.png", "Seed spread"),
-                        ("rank_correlation.png", "Metric agreement"), ("kl_over_training.png", "Per-latent KL over training")]:
+                        ("rank_correlation.png", "Metric agreement"), ("kl_over_training.png", "Per-latent KL over training"),
+                        ("budget_curves.png", "Metrics over the training budget"), ("best_traversals.png", "Traversals of the best run (discrete MIG)")]:
         if (d / name).exists():
             parts += [f"<h2>{title}</h2>", _img(d / name, title)]
     if (d / "stability.md").exists():

@@ -132,11 +132,25 @@ def _report(args) -> int:
     return 0
 
 
+def _best_run_traversals(records: list[dict], path) -> list:
+    """Copy the traversal grid of the run with the highest discrete MIG to the study folder."""
+    import shutil
+    from pathlib import Path
+
+    scored = [r for r in records if "mig" in r["metrics"] and (Path(r["_path"]).parent / "traversals.png").exists()]
+    if not scored:
+        return []
+    best = max(scored, key=lambda r: (r["metrics"]["mig"]["values"]["discrete_mig"], -r["cell_index"]))
+    shutil.copyfile(Path(best["_path"]).parent / "traversals.png", path)
+    return [path]
+
+
 def rebuild_outputs(study_name: str, store) -> list:
-    """Leaderboard (md + csv) and plots from the stored records."""
+    """Leaderboard (md + csv), plots, budget calibration, stability and the HTML report from the stored records."""
+    from results.calibration import build_calibration
     from results.leaderboard import build_leaderboard
     from results.plots import kl_curve_plot, tradeoff_plot
-    from results.records import load_records
+    from results.records import family_label, load_records
 
     d = store.study_dir(study_name)
     records = load_records(d)
@@ -146,7 +160,11 @@ def rebuild_outputs(study_name: str, store) -> list:
     out.append(tradeoff_plot(records, d / "tradeoff.png"))
     annealed = [r for r in records if r["cell"]["config"]["model"] == "annealed"] or records
     r = annealed[-1]
-    out.append(kl_curve_plot(os.path.dirname(r["_path"]), d / "kl_over_training.png", f"Per-latent KL — {r['cell']['config']['model']} {r['cell']['config']['hparams']}"))
+    fam, hp = family_label(r)
+    out.append(kl_curve_plot(os.path.dirname(r["_path"]), d / "kl_over_training.png",
+                             f"Per-latent KL — {fam} ({hp}), seed {r['cell']['config']['seed']}"))
+    out += _best_run_traversals(records, d / "best_traversals.png")
+    out += build_calibration(d, study_name)
     from results.report import build_report
     from results.stability_report import build_stability
 

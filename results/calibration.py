@@ -1,0 +1,134 @@
+"""Budget vs separation: do the model families of a study come apart beyond their seed spread, and
+from which training budget on?
+
+Runs of a study with ``snapshot_steps`` are scored at every snapshot (``record["snapshots"]``); the
+snapshot at step k of a constant-learning-rate run is exactly a k-step run (see ``benchmark.studies.cpu``).
+
+Two families are *separated* on a metric at a budget when their seed ranges do not overlap: every
+seed of one scores above every seed of the other. With three seeds this is a strict test — a 1-in-20
+event for two families whose runs are exchangeable (3!·3!/6! = 1/20) — so it is the criterion the
+README reports; mean ± std is given beside it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from benchmark.io import atomic_write_text
+
+from .records import family_label, load_records
+
+SUPERVISED = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness")
+
+
+def _config_label(rec: dict) -> str:
+    fam, hp = family_label(rec)
+    return f"{fam} ({hp})" if hp else fam
+
+
+def budget_table(records: list[dict]) -> pd.DataFrame:
+    """Long table: configuration, seed, step, metric, value — snapshots plus the final scores."""
+    rows = []
+    for r in records:
+        label, seed, steps = _config_label(r), r["cell"]["config"]["seed"], r["cell"]["config"]["steps"]
+        for snap in r.get("snapshots", []):
+            rows += [{"config": label, "seed": seed, "step": snap["step"], "metric": m, "value": v}
+                     for m, v in snap["metrics"].items()]
+        for name, m in r["metrics"].items():
+            if name in SUPERVISED:
+                key = f"{name}.{m['primary']}"
+                if not any(x["config"] == label and x["seed"] == seed and x["step"] == steps and x["metric"] == key for x in rows):
+                    rows.append({"config": label, "seed": seed, "step": steps, "metric": key, "value": m["values"][m["primary"]]})
+    return pd.DataFrame(rows, columns=["config", "seed", "step", "metric", "value"])
+
+
+def separated_pairs(values: dict[str, np.ndarray]) -> list[tuple[str, str]]:
+    """Pairs (higher, lower) of configurations whose seed ranges do not overlap."""
+    out = []
+    for a, b in itertools.combinations(sorted(values), 2):
+        va, vb = values[a], values[b]
+        if len(va) < 2 or len(vb) < 2:
+            continue
+        if va.min() > vb.max():
+            out.append((a, b))
+        elif vb.min() > va.max():
+            out.append((b, a))
+    return out
+
+
+def separation_summary(df: pd.DataFrame) -> pd.DataFrame:
+    """Per (step, metric): mean ± std per configuration and the separated pairs."""
+    rows = []
+    configs = sorted(df["config"].unique())
+    for (step, metric), g in df.groupby(["step", "metric"], sort=True):
+        values = {c: g.loc[g["config"] == c, "value"].to_numpy(float) for c in configs}
+        values = {c: v for c, v in values.items() if len(v)}
+        pairs = separated_pairs(values)
+        row = {"step": int(step), "metric": metric, "n_pairs": len(values) * (len(values) - 1) // 2, "separated": pairs}
+        for c, v in values.items():
+            row[c] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v))
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _short(label: str) -> str:
+    return label.split(" (")[0]
+
+
+def render_markdown(summary: pd.DataFrame, study: str) -> str:
+    configs = [c for c in summary.columns if c not in ("step", "metric", "n_pairs", "separated")]
+    lines = [f"# Budget vs separation — study `{study}`", "",
+             "Each cell: mean ± std over seeds. *Separated*: pairs of configurations whose seed ranges do not "
+             "overlap (every seed of the first above every seed of the second).", ""]
+    lines += ["| steps | metric | " + " | ".join(configs) + " | separated pairs |",
+              "|---|---|" + "---|" * len(configs) + "---|"]
+    for _, r in summary.iterrows():
+        cells = [f"{r[c][0]:.3f} ± {r[c][1]:.3f}" if isinstance(r[c], tuple) else "–" for c in configs]
+        pairs = ", ".join(f"{_short(a)} > {_short(b)}" for a, b in r["separated"]) or "none"
+        lines.append(f"| {r['step']:,} | {r['metric']} | " + " | ".join(cells) + f" | {len(r['separated'])}/{r['n_pairs']}: {pairs} |")
+    lines += ["", "## Smallest budget at which every pair of configurations is separated", ""]
+    by_step = summary.groupby("step")
+    found = None
+    for step, g in by_step:
+        full = [r["metric"] for _, r in g.iterrows() if r["n_pairs"] and len(r["separated"]) == r["n_pairs"]]
+        lines.append(f"- {step:,} steps: all pairs separated on {len(full)} metric(s){': ' + ', '.join(full) if full else ''}")
+        if found is None and len(full) >= 2:
+            found = step
+    lines += ["", f"**{'Smallest budget with every pair separated on ≥ 2 supervised metrics: ' + format(found, ',') + ' steps' if found else 'No budget in this study separates every pair of configurations on two supervised metrics.'}**", ""]
+    return "\n".join(lines)
+
+
+def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
+    """Metric vs training step per configuration: seed mean (line) and each seed (dots)."""
+    from .plots import FAMILY_COLOURS, _save, plt
+
+    metrics = sorted(df.loc[df.groupby("metric")["step"].transform("nunique") > 1, "metric"].unique()) or sorted(df["metric"].unique())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
+    for ax, metric in zip(axes[0], metrics):
+        g = df[df["metric"] == metric]
+        for config, gc in g.groupby("config", sort=True):
+            colour = FAMILY_COLOURS.get(_short(config), None)
+            mean = gc.groupby("step")["value"].mean()
+            ax.plot(mean.index, mean.to_numpy(), "-o", ms=3, color=colour, label=config)
+            ax.scatter(gc["step"], gc["value"], s=10, alpha=0.4, color=colour)
+        ax.set_title(metric, fontsize=10)
+        ax.set_xlabel("training step (batch 64)")
+        ax.grid(alpha=0.3)
+    axes[0][0].legend(fontsize=7, loc="best")
+    fig.tight_layout()
+    return _save(fig, Path(path))
+
+
+def build_calibration(study_dir: str | Path, study: str) -> list[Path]:
+    """``calibration.md`` and ``budget_curves.png`` in the study folder; nothing when no run kept snapshots."""
+    d = Path(study_dir)
+    records = [r for r in load_records(d) if r.get("snapshots")]
+    if not records:
+        return []
+    df = budget_table(records)
+    md = atomic_write_text(d / "calibration.md", render_markdown(separation_summary(df), study))
+    return [md, budget_curve_plot(df, d / "budget_curves.png")]
