@@ -109,11 +109,12 @@ def _family_grid(betas, c_maxes, tc_betas, tc_alpha_gamma, anneal_steps, gamma=1
 
 def smoke() -> Study:
     models = [("betavae", {"beta": 4.0}), ("tcvae", {"beta": 6.0}), ("annealed", {"c_max": 5.0, "anneal_steps": 20})]
-    train = dict(steps=40, batch_size=16, lr=1e-3, log_every=10, checkpoint_every=20, eval_samples=128)
+    train = dict(steps=40, batch_size=16, lr=1e-3, log_every=10, checkpoint_every=20, eval_samples=128, snapshot_steps=(20, 40))
     overrides = {"beta_vae": dict(num_train=40, num_eval=20, batch_size=16), "mig": dict(num_train=384),
                  "sap": dict(num_train=256, num_test=128), "dci": dict(num_train=256, num_test=128)}
     return _build("smoke", "3 cells on the 384-image tiny dataset, seconds; used by the tests",
-                  _cells(["tiny"], models, [0]), train, ("beta_vae", "mig", "sap", "dci"), "quick", overrides)
+                  _cells(["tiny"], models, [0]), train, ("beta_vae", "mig", "sap", "dci"), "quick", overrides,
+                  snapshot_metrics=("mig", "sap"))
 
 
 def quick() -> Study:

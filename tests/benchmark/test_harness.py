@@ -63,11 +63,22 @@ def test_record_holds_protocol_versions_and_timings(reference_store):
     m = rec["metrics"]["mig"]
     assert m["protocol"].startswith("disentanglement_lib discrete MIG") and m["version"] and m["settings"]["num_bins"] == 20
     assert rec["timings"]["train_s"] > 0 and rec["training"]["reconstruction"] > 0
+    snaps = rec["snapshots"]
+    assert [s["step"] for s in snaps] == [20, 40] and set(snaps[0]["metrics"]) == {"mig.discrete_mig", "sap.SAP_score"}
+    assert snaps[1]["metrics"]["mig.discrete_mig"] == m["values"]["discrete_mig"]  # the final snapshot is the final score
+
+
+def test_cpu_study_is_seed_major_with_every_family_and_snapshots():
+    st = get_study("cpu")
+    assert len(st.cells) == 12 and [c.config.seed for c in st.cells[:4]] == [0, 0, 0, 0]
+    assert [c.config.model for c in st.cells[:4]] == ["vae", "betavae", "annealed", "tcvae"]
+    assert all(c.config.snapshot_steps[-1] == c.config.steps and c.snapshot_metrics for c in st.cells)
 
 
 def test_rerun_skips_finished_cells(reference_store, capsys):
     assert main(["run", "--study", "smoke", "--store", str(reference_store)]) == 0
     assert "3 already complete, 0 to run" in capsys.readouterr().out
+    assert "Smallest budget" in (reference_store / "smoke" / "calibration.md").read_text()
 
 
 def test_local_pool_gives_identical_records(reference_store, tmp_path):

@@ -113,3 +113,28 @@ def test_train_cli_help_and_bad_model(capsys):
     assert "--anneal-steps" in capsys.readouterr().out
     assert main(["train", "--model", "betavea", "--out", "x"]) == 2
     assert "Did you mean: betavae" in capsys.readouterr().err
+
+
+def test_snapshots_survive_a_resume_and_equal_shorter_runs(tmp_path):
+    """A snapshot at step k of a resumed run holds the same parameters as a k-step run (constant lr)."""
+    from benchmark.training import load_trained_model, snapshot_path
+
+    cfg = RunConfig(model="betavae", hparams=(("beta", 4),), steps=40, snapshot_steps=(20, 40), **FAST)
+    train(cfg, tmp_path / "long", stop_after=30)  # interrupted after the first snapshot
+    train(cfg, tmp_path / "long")
+    assert snapshot_path(tmp_path / "long", 20).exists() and snapshot_path(tmp_path / "long", 40).exists()
+    train(RunConfig(model="betavae", hparams=(("beta", 4),), steps=20, **FAST), tmp_path / "short")
+    _assert_bitwise_equal(load_checkpoint(snapshot_path(tmp_path / "long", 20))["model"], _params(tmp_path / "short"))
+    _, at20 = load_trained_model(tmp_path / "long", step=20)
+    assert all(torch.equal(a, b) for a, b in zip(at20.state_dict().values(), _params(tmp_path / "short").values()))
+
+
+def test_snapshot_steps_are_validated_and_do_not_change_other_hashes():
+    with pytest.raises(ValueError, match="multiple of checkpoint_every"):
+        RunConfig(steps=40, snapshot_steps=(15,), **FAST)
+    with pytest.raises(ValueError, match="must lie in 1..steps"):
+        RunConfig(steps=40, snapshot_steps=(50,), **FAST)
+    plain = RunConfig(steps=40, **FAST)
+    assert "snapshot_steps" not in plain.identity()
+    assert RunConfig(steps=40, snapshot_steps=(20,), **FAST).content_hash() != plain.content_hash()
+    assert RunConfig.from_dict(RunConfig(steps=40, snapshot_steps=(20,), **FAST).to_dict()).snapshot_steps == (20,)
