@@ -94,6 +94,19 @@ def describe_run(cell: Cell, out_dir: Path) -> dict:
     return {"factor_names": list(ds.factor_names), "mi_latent_factor": [[round(float(v), 6) for v in row] for row in mi]}
 
 
+def _json_safe(obj, path: str = "", bad: list | None = None):
+    """A copy of ``obj`` with NaN/inf floats replaced by None (JSON has no NaN); their paths go to ``bad``."""
+    if isinstance(obj, dict):
+        return {k: _json_safe(v, f"{path}.{k}" if path else str(k), bad) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_json_safe(v, f"{path}[{i}]", bad) for i, v in enumerate(obj)]
+    if isinstance(obj, (float, np.floating)) and not np.isfinite(obj):
+        if bad is not None:
+            bad.append(path)
+        return None
+    return obj
+
+
 def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None) -> dict:
     """Train (resuming) and evaluate one cell; write its record last. Returns a short summary."""
     cell = Cell.from_dict(cell_dict)
@@ -129,8 +142,18 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
     except Exception as exc:  # keep going: the cell is marked failed with the reason
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
     record["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
-    store.write_record(study_name, cell, record)
-    store.release(study_name, cell)
+    bad: list[str] = []
+    record = _json_safe(record, bad=bad)
+    if bad:  # e.g. the Gaussian TC of codes with a constant dimension: stored as null, listed here
+        record["non_finite"] = bad
+    try:
+        store.write_record(study_name, cell, record)
+    except (TypeError, ValueError, OSError) as exc:  # never take the executor down with one cell
+        store.write_record(study_name, cell, {k: record[k] for k in ("schema_version", "code_version", "study", "cell_index",
+                                                                     "cell_hash", "cell", "torch", "finished")}
+                           | {"status": "failed", "error": f"record not writable: {type(exc).__name__}: {exc}"})
+    finally:
+        store.release(study_name, cell)
     return {"index": cell.index, "state": "done" if record["status"] == "complete" else "failed",
             "error": record.get("error"), "seconds": round(time.perf_counter() - t0, 1)}
 
