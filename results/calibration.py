@@ -39,7 +39,7 @@ def budget_table(records: list[dict]) -> pd.DataFrame:
             rows += [{"config": label, "seed": seed, "step": snap["step"], "metric": m, "value": v}
                      for m, v in snap["metrics"].items()]
         for name, m in r["metrics"].items():
-            if name in SUPERVISED:
+            if name in SUPERVISED and m["values"][m["primary"]] is not None:
                 key = f"{name}.{m['primary']}"
                 if not any(x["config"] == label and x["seed"] == seed and x["step"] == steps and x["metric"] == key for x in rows):
                     rows.append({"config": label, "seed": seed, "step": steps, "metric": key, "value": m["values"][m["primary"]]})

@@ -31,7 +31,8 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
         recon = [r["training"].get("reconstruction") for r in recs if r.get("training", {}).get("reconstruction") is not None]
         row["reconstruction"] = (float(np.mean(recon)), float(np.std(recon, ddof=1)) if len(recon) > 1 else 0.0, len(recon))
         for name, key, _ in cols:
-            vals = [r["metrics"][name]["values"][key] for r in recs if name in r["metrics"]]
+            vals = [r["metrics"][name]["values"][key] for r in recs
+                    if name in r["metrics"] and r["metrics"][name]["values"][key] is not None]  # null: not finite
             row[f"{name}.{key}"] = (float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0, len(vals)) if vals else None
         rows.append(row)
     for name, key, hib in cols:
@@ -104,7 +105,7 @@ def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_di
             from tabulate import tabulate
 
             ext_cols = sorted({(n, m["primary"]) for r in external for n, m in r["metrics"].items()})
-            body = [[r["name"], r["dataset"], r["encoder"]] + [f"{r['metrics'][n]['values'][k]:.3f}" if n in r["metrics"] else "–" for n, k in ext_cols]
+            body = [[r["name"], r["dataset"], r["encoder"]] + [f"{r['metrics'][n]['values'][k]:.3f}" if n in r["metrics"] and r["metrics"][n]["values"][k] is not None else "–" for n, k in ext_cols]
                     for r in external]
             text += "\n## External representations\n\n" + tabulate(body, headers=["name", "dataset", "encoder"] + [f"{n}.{k}" for n, k in ext_cols],
                                                                       tablefmt="github", disable_numparse=True) + "\n"

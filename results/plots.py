@@ -37,7 +37,7 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
     for ax, (name, key, hib) in zip(axes.flat, cols):
         by_family: dict[str, dict[str, list]] = {}
         for r in records:
-            if name not in r["metrics"] or "reconstruction" not in r.get("training", {}):
+            if name not in r["metrics"] or "reconstruction" not in r.get("training", {}) or r["metrics"][name]["values"][key] is None:
                 continue
             fam, hp = family_label(r)
             x, y = r["training"]["reconstruction"], r["metrics"][name]["values"][key]

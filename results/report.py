@@ -52,6 +52,10 @@ th { background: #f0f0f0; } img { max-width: 100%; border: 1px solid #eee; margi
 """)
 
 
+def _fmt(value) -> str:
+    return "– (not finite)" if value is None else f"{value:.4f}"
+
+
 def _img(path: Path, alt: str) -> str:
     data = base64.b64encode(Path(path).read_bytes()).decode()
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
@@ -94,7 +98,7 @@ def build_report(study_dir: str | Path, study: str) -> Path:
         label = f"{fam} ({hp or 'defaults'}), seed {r['cell']['config']['seed']}"
         page = out / "runs" / f"{r['cell_hash']}.html"
         body = [f"<p><a href='../index.html'>← {html.escape(study)}</a></p>"]
-        metrics_rows = "".join(f"<tr><td>{html.escape(m)}</td><td>{html.escape(v['primary'])}</td><td>{v['values'][v['primary']]:.4f}</td>"
+        metrics_rows = "".join(f"<tr><td>{html.escape(m)}</td><td>{html.escape(v['primary'])}</td><td>{_fmt(v['values'][v['primary']])}</td>"
                                f"<td>{html.escape(v['protocol'])}</td></tr>" for m, v in sorted(r["metrics"].items()))
         body.append(f'<table class="sortable"><thead><tr><th>metric</th><th>value</th><th>score</th><th>protocol</th></tr></thead><tbody>{metrics_rows}</tbody></table>')
         kl_png = run_dir / "kl_curves.png"

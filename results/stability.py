@@ -92,6 +92,7 @@ def runs_table(records: list[dict]) -> tuple[pd.DataFrame, list[str]]:
         row = {"family": fam, "hparams": hp, "seed": r["cell"]["config"]["seed"], "reconstruction": r["training"].get("reconstruction")}
         for name, key, _ in cols:
             if name in r["metrics"]:
-                row[f"{name}.{key}"] = r["metrics"][name]["values"][key]
+                value = r["metrics"][name]["values"][key]
+                row[f"{name}.{key}"] = np.nan if value is None else value
         rows.append(row)
     return pd.DataFrame(rows), [f"{n}.{k}" for n, k, _ in cols]

@@ -137,7 +137,8 @@ def _best_run_traversals(records: list[dict], path) -> list:
     import shutil
     from pathlib import Path
 
-    scored = [r for r in records if "mig" in r["metrics"] and (Path(r["_path"]).parent / "traversals.png").exists()]
+    scored = [r for r in records if r["metrics"].get("mig", {}).get("values", {}).get("discrete_mig") is not None
+              and (Path(r["_path"]).parent / "traversals.png").exists()]
     if not scored:
         return []
     best = max(scored, key=lambda r: (r["metrics"]["mig"]["values"]["discrete_mig"], -r["cell_index"]))

@@ -197,3 +197,14 @@ def test_stale_claim_of_dead_process_is_taken_over(tmp_path):
     assert store.claim("smoke", cell)
     assert not store.claim("smoke", cell)  # now held by a live process (us)
     store.release("smoke", cell)
+
+
+def test_non_finite_values_become_null_and_are_listed():
+    import numpy as np
+
+    from benchmark.runner import _json_safe
+
+    bad = []
+    out = _json_safe({"metrics": {"u": {"values": {"tc": np.float64("nan"), "ok": 1.0}}}, "kl": [0.5, float("inf")]}, bad=bad)
+    assert out == {"metrics": {"u": {"values": {"tc": None, "ok": 1.0}}}, "kl": [0.5, None]}
+    assert bad == ["metrics.u.values.tc", "kl[1]"]

@@ -124,3 +124,17 @@ def test_report_renders_in_headless_chromium(study_dir, tmp_path):
     shot = tmp_path / "shot.png"
     subprocess.run([browser, *flags, f"--screenshot={shot}", "--window-size=1200,900", index.as_uri()], capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_non_finite_values_stored_as_null_are_left_out(study_dir):
+    path = study_dir / "h0001" / "result.json"
+    rec = json.loads(path.read_text())
+    rec["metrics"]["unsupervised"]["values"]["gaussian_total_correlation"] = None
+    rec["non_finite"] = ["metrics.unsupervised.values.gaussian_total_correlation"]
+    path.write_text(json.dumps(rec))
+    rows, _ = aggregate(load_records(study_dir))
+    vae = next(r for r in rows if r["family"] == "vae")
+    assert vae["unsupervised.gaussian_total_correlation"] == (1.0, 0.0, 1)
+    assert build_leaderboard(study_dir, "t", "md").exists() and tradeoff_plot(load_records(study_dir), study_dir / "t.png").exists()
+    build_stability(study_dir, "t")
+    assert "not finite" in (build_report(study_dir, "t").parent / "runs" / "h0001.html").read_text()
