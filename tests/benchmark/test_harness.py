@@ -151,10 +151,10 @@ def test_failed_cell_is_recorded_and_others_continue(tmp_path, monkeypatch, caps
 
     real = runner.evaluate_cell
 
-    def flaky(cell, out):
+    def flaky(cell, out, *args, **kwargs):
         if cell.config.model == "tcvae":
             raise RuntimeError("simulated evaluation failure")
-        return real(cell, out)
+        return real(cell, out, *args, **kwargs)
 
     monkeypatch.setattr(runner, "evaluate_cell", flaky)
     assert main(["run", "--study", "smoke", "--store", str(tmp_path), "--jobs", "1"]) == 1
