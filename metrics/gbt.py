@@ -42,9 +42,9 @@ TIE_TOLERANCE = 1e-10  # relative: splits scoring this close are ties (identical
 @njit(cache=True)
 def _xorshift(state):
     x = state[0]
-    x ^= (x << np.uint64(13)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    x ^= x << np.uint64(13)  # uint64 arithmetic wraps
     x ^= x >> np.uint64(7)
-    x ^= (x << np.uint64(17)) & np.uint64(0xFFFFFFFFFFFFFFFF)
+    x ^= x << np.uint64(17)
     state[0] = x
     return x
 
@@ -66,12 +66,11 @@ def _grow_tree(x, order, y, seed, max_depth, perm, tmp, goes_left, leaf_of, feat
         for i in range(n):
             perm[f, i] = order[f, i]
     feats = np.arange(n_features)
-    # stack of (start, end, depth, node id, parent impurity known?) — children pushed right then left
+    # stack of (start, end, depth, node id); children pushed right then left, so left is grown first
     st_start = np.empty(64, np.int64)
     st_end = np.empty(64, np.int64)
     st_depth = np.empty(64, np.int64)
     st_node = np.empty(64, np.int64)
-    top = 0
     st_start[0], st_end[0], st_depth[0], st_node[0] = 0, n, 0, 0
     top = 1
     n_nodes = 1

@@ -35,14 +35,11 @@ def budget_table(records: list[dict]) -> pd.DataFrame:
     rows = []
     for r in records:
         label, seed, steps = _config_label(r), r["cell"]["config"]["seed"], r["cell"]["config"]["steps"]
-        for snap in r.get("snapshots", []):
-            rows += [{"config": label, "seed": seed, "step": snap["step"], "metric": m, "value": v}
-                     for m, v in snap["metrics"].items()]
-        for name, m in r["metrics"].items():
+        scored = {(snap["step"], m): v for snap in r.get("snapshots", []) for m, v in snap["metrics"].items()}
+        for name, m in r["metrics"].items():  # final scores of metrics not snapshotted
             if name in SUPERVISED and m["values"][m["primary"]] is not None:
-                key = f"{name}.{m['primary']}"
-                if not any(x["config"] == label and x["seed"] == seed and x["step"] == steps and x["metric"] == key for x in rows):
-                    rows.append({"config": label, "seed": seed, "step": steps, "metric": key, "value": m["values"][m["primary"]]})
+                scored.setdefault((steps, f"{name}.{m['primary']}"), m["values"][m["primary"]])
+        rows += [{"config": label, "seed": seed, "step": step, "metric": key, "value": v} for (step, key), v in scored.items()]
     return pd.DataFrame(rows, columns=["config", "seed", "step", "metric", "value"])
 
 

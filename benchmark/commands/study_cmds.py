@@ -8,7 +8,7 @@ import sys
 import time
 
 
-def _store_arg(p) -> None:
+def add_store_arg(p) -> None:
     p.add_argument("--store", default=None, help="run-store root (default: $BENCHMARK_STORE or results/store)")
 
 
@@ -29,7 +29,7 @@ def register(sub) -> None:
     p.add_argument("--slurm-folder", default=None, help="submitit log folder (default: <store>/<study>/_slurm)")
     p.add_argument("--slurm-cluster", default=None, choices=[None, "slurm", "local", "debug"], help="submitit cluster (default: auto-detect Slurm)")
     p.add_argument("--slurm-partition", default=None, help="Slurm partition")
-    _store_arg(p)
+    add_store_arg(p)
     p.set_defaults(func=_run)
 
     s = sub.add_parser("studies", help="list studies with cell counts and estimated cost", description="List the built-in studies.")
@@ -37,7 +37,7 @@ def register(sub) -> None:
 
     st = sub.add_parser("status", help="done / running / failed / pending cells of a study", description="Show the state of every cell.")
     st.add_argument("--study", default="quick")
-    _store_arg(st)
+    add_store_arg(st)
     st.set_defaults(func=_status)
 
     sb = sub.add_parser("stability", help="seed-stability analysis of a study (tables + plots)",
@@ -49,20 +49,20 @@ def register(sub) -> None:
     sb.add_argument("--study", default="quick")
     sb.add_argument("--eval-seeds", type=int, default=0, help="re-score models under this many extra metric seeds")
     sb.add_argument("--eval-runs", type=int, default=4, help="how many runs to re-score for evaluation-seed stability")
-    _store_arg(sb)
+    add_store_arg(sb)
     sb.set_defaults(func=_stability)
 
     rp = sub.add_parser("report", help="write the self-contained HTML report of a study",
                         description="One static HTML page per study (sortable leaderboard, plots, stability) plus a page per run.")
     rp.add_argument("--study", default="quick")
-    _store_arg(rp)
+    add_store_arg(rp)
     rp.set_defaults(func=_report)
 
     lb = sub.add_parser("leaderboard", help="rebuild the leaderboard from stored records",
                         description="Rebuild the leaderboard deterministically from stored records only (same records → same bytes).")
     lb.add_argument("--study", default="quick")
     lb.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"])
-    _store_arg(lb)
+    add_store_arg(lb)
     lb.set_defaults(func=_leaderboard)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from .study_cmds import add_store_arg
+
 
 def register(sub) -> None:
     c = sub.add_parser("check-submission", help="check a model file on the tiny dataset in seconds",
@@ -22,7 +24,7 @@ def register(sub) -> None:
     s.add_argument("path", help="the submission .py file")
     s.add_argument("--study", default="quick", help="study whose protocol to use")
     s.add_argument("--jobs", type=int, default=None, help="parallel cells")
-    s.add_argument("--store", default=None, help="run-store root (default: $BENCHMARK_STORE or results/store)")
+    add_store_arg(s)
     s.set_defaults(func=_submit)
 
     e = sub.add_parser("evaluate", help="score any encoder (TorchScript file or module:function) with the metric suite",
@@ -39,7 +41,7 @@ def register(sub) -> None:
     e.add_argument("--preset", default="dlib", choices=["dlib", "quick"], help="metric sample budgets")
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--study", default="quick", help="study whose leaderboard lists the result")
-    e.add_argument("--store", default=None, help="run-store root")
+    add_store_arg(e)
     e.set_defaults(func=_evaluate)
 
 
