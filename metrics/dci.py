@@ -9,6 +9,13 @@ Disentanglement = Σ_i ρ_i (1 − H_K(R[i, :])), ρ_i = Σ_j R[i, j] / Σ R; co
 we pass a seeded ``RandomState`` per factor, so DCI is reproducible from the metric seed. Factors are
 fitted in parallel (joblib processes); the fitted models and numbers do not depend on the workers.
 
+Engines (the numbers of the first two are identical):
+
+* ``"mirror"`` (default when the installed scikit-learn is one :mod:`metrics.sklearn_gbt` was
+  verified against): scikit-learn's fit replicated in compiled code, bit for bit;
+* ``"sklearn"``: ``GradientBoostingClassifier`` itself (the fallback for other releases);
+* ``"fast"`` (metric ``dci_fast``): the mirror without its introsort simulation inside runs of equal
+  code values; equal to the others except where such runs change a rounding that decides a split.
 """
 
 from __future__ import annotations
@@ -18,39 +25,43 @@ import scipy.stats
 from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
+from . import sklearn_gbt
 from .utils import check_codes
 
 VERSION = "1"
+FAST_VERSION = "2"  # 1: metrics.gbt with its own random feature order (retired)
+ENGINES = ("mirror", "sklearn", "fast")
 
 
-def _fit_factor(x_train, y_train, x_test, y_test, seed: int):
-    """scikit-learn's GradientBoostingClassifier() (the reference)."""
-    model = GradientBoostingClassifier(random_state=np.random.RandomState(seed))
-    model.fit(x_train, y_train)
-    return (
-        np.abs(model.feature_importances_),
-        float(np.mean(model.predict(x_train) == y_train)),
-        float(np.mean(model.predict(x_test) == y_test)),
-    )
+def default_engine() -> str:
+    """``"mirror"`` where it is verified against the installed scikit-learn, else ``"sklearn"``."""
+    return "mirror" if sklearn_gbt.mirrors_installed_sklearn() else "sklearn"
 
 
-def _fit_factor_fast(x_train, y_train, x_test, y_test, seed: int):
-    """The same model fitted on presorted codes (:mod:`metrics.gbt`)."""
-    from .gbt import fit_gbt
-
-    imp, pred_train, pred_test = fit_gbt(x_train, y_train, x_test, seed=seed)
+def _fit_factor(x_train, y_train, x_test, y_test, seed: int, engine: str):
+    """Importances and train/test accuracy of ``GradientBoostingClassifier(random_state=RandomState(seed))``."""
+    if engine == "sklearn":
+        model = GradientBoostingClassifier(random_state=np.random.RandomState(seed))
+        model.fit(x_train, y_train)
+        imp, pred_train, pred_test = model.feature_importances_, model.predict(x_train), model.predict(x_test)
+    else:
+        imp, pred_train, pred_test = sklearn_gbt.fit_gbt(x_train, y_train, x_test, random_state=seed, exact_ties=engine == "mirror")
     return np.abs(imp), float(np.mean(pred_train == y_train)), float(np.mean(pred_test == y_test))
 
 
-def importance_matrix(codes_train, factors_train, codes_test, factors_test, seed: int = 0, n_jobs: int = 1, fast: bool = False):
-    """(D, K) importances and per-factor train/test accuracies (``fast``: :mod:`metrics.gbt`).
-    Factors are fitted largest first so that parallel workers finish together."""
+def importance_matrix(codes_train, factors_train, codes_test, factors_test, seed: int = 0, n_jobs: int = 1,
+                      engine: str | None = None):
+    """(D, K) importances and per-factor train/test accuracies. Factors are fitted largest first so
+    that parallel workers finish together."""
+    engine = engine or default_engine()
+    if engine not in ENGINES:
+        raise ValueError(f"unknown DCI engine {engine!r}; use one of {', '.join(ENGINES)}")
     k = factors_train.shape[1]
     seeds = np.random.default_rng(seed).integers(2**31 - 1, size=k)
-    fit = _fit_factor_fast if fast else _fit_factor
     by_size = sorted(range(k), key=lambda j: -len(np.unique(factors_train[:, j])))
     done = Parallel(n_jobs=n_jobs)(
-        delayed(fit)(codes_train, factors_train[:, j], codes_test, factors_test[:, j], int(seeds[j])) for j in by_size
+        delayed(_fit_factor)(codes_train, factors_train[:, j], codes_test, factors_test[:, j], int(seeds[j]), engine)
+        for j in by_size
     )
     out = [None] * k
     for j, res in zip(by_size, done):
@@ -63,24 +74,25 @@ def disentanglement(r: np.ndarray) -> float:
     per_code = 1.0 - scipy.stats.entropy(r.T + 1e-11, base=r.shape[1])
     if r.sum() == 0.0:
         r = np.ones_like(r)
-    return float(np.sum(per_code * r.sum(axis=1) / r.sum()))
+    return float(np.sum(per_code * (r.sum(axis=1) / r.sum())))  # dlib's association: equal bits
 
 
 def completeness(r: np.ndarray) -> float:
     per_factor = 1.0 - scipy.stats.entropy(r + 1e-11, base=r.shape[0])
     if r.sum() == 0.0:
         r = np.ones_like(r)
-    return float(np.sum(per_factor * r.sum(axis=0) / r.sum()))
+    return float(np.sum(per_factor * (r.sum(axis=0) / r.sum())))
 
 
-def compute_dci(codes_train, factors_train, codes_test, factors_test, seed: int = 0, n_jobs: int = 1, fast: bool = False) -> dict[str, float]:
+def compute_dci(codes_train, factors_train, codes_test, factors_test, seed: int = 0, n_jobs: int = 1,
+                engine: str | None = None) -> dict[str, float]:
     """The pure core: codes (N, D), factors (N, K) → disentanglement, completeness, informativeness.
 
-    ``fast`` fits the trees with :mod:`metrics.gbt` (metric ``dci_fast``): the same model ≈ 25× faster,
-    equal to scikit-learn's fits up to how those differ between their own random seeds."""
-    codes_train, factors_train = check_codes(codes_train, factors_train, name="dci_fast" if fast else "dci")
-    codes_test, factors_test = check_codes(codes_test, factors_test, name="dci_fast" if fast else "dci")
-    r, train_acc, test_acc = importance_matrix(codes_train, factors_train, codes_test, factors_test, seed, n_jobs, fast)
+    ``engine``: see the module docstring (default :func:`default_engine`; ``"fast"`` is ``dci_fast``)."""
+    name = "dci_fast" if engine == "fast" else "dci"
+    codes_train, factors_train = check_codes(codes_train, factors_train, name=name)
+    codes_test, factors_test = check_codes(codes_test, factors_test, name=name)
+    r, train_acc, test_acc = importance_matrix(codes_train, factors_train, codes_test, factors_test, seed, n_jobs, engine)
     return {
         "disentanglement": disentanglement(r),
         "completeness": completeness(r),

@@ -96,7 +96,7 @@ def _run_dci(ctx, s, rng):
 def _run_dci_fast(ctx, s, rng):
     c, f = ctx.sample("train", s["num_train"])
     ct, ft = ctx.sample("test", s["num_test"])
-    return dci.compute_dci(c, f, ct, ft, seed=int(rng.integers(2**31)), n_jobs=ctx.n_jobs, fast=True)
+    return dci.compute_dci(c, f, ct, ft, seed=int(rng.integers(2**31)), n_jobs=ctx.n_jobs, engine="fast")
 
 
 def _run_sap(ctx, s, rng):
@@ -146,12 +146,13 @@ for _spec in (
                "disentanglement_lib discrete MIG: mean codes, 20-bin histograms, all factors, empirical factor entropy",
                _ro(num_train=10_000, num_bins=20), _run_mig, quick=_ro(num_train=2_000)),
     MetricSpec("dci", "disentanglement", _ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), dci.VERSION,
-               "Eastwood & Williams 2018 as disentanglement_lib dci: mean codes, GradientBoostingClassifier defaults per factor, seeded",
+               "Eastwood & Williams 2018 as disentanglement_lib dci: mean codes, GradientBoostingClassifier defaults per factor, seeded "
+               "RandomState; fitted by metrics.sklearn_gbt (scikit-learn 1.9's fit, bit-equal) or scikit-learn itself",
                _ro(num_train=10_000, num_test=5_000), _run_dci, quick=_ro(num_train=500, num_test=250)),
-    MetricSpec("dci_fast", "disentanglement", _ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), dci.VERSION,
-               "Eastwood & Williams 2018 as disentanglement_lib dci, trees fitted on presorted codes (metrics.gbt): the "
-               "GradientBoostingClassifier() model and split rules, ties between identically-splitting features broken by a "
-               "seeded random feature order instead of scikit-learn's rounding — equal to `dci` within its own seed-to-seed spread",
+    MetricSpec("dci_fast", "disentanglement", _ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), dci.FAST_VERSION,
+               "Eastwood & Williams 2018 as disentanglement_lib dci, fitted by metrics.sklearn_gbt without simulating scikit-learn's "
+               "introsort inside runs of equal code values: equal to `dci` except where a sum over such a run rounds differently "
+               "and that decides a split",
                _ro(num_train=10_000, num_test=5_000), _run_dci_fast, quick=_ro(num_train=500, num_test=250)),
     MetricSpec("sap", "SAP_score", _ro(SAP_score=True), sap.VERSION,
                "Kumar et al. 2018 as disentanglement_lib sap_score: mean codes, per-column LinearSVC(C=0.01, balanced), discrete factors",

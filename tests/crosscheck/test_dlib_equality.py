@@ -4,7 +4,8 @@ Tolerance 1e-6 (absolute) everywhere: every comparison feeds both implementation
 factors (for β-VAE and FactorVAE, the exact codes dlib's own sampling produced, recorded through the
 representation function), so the computations are deterministic given the samples. DCI's gradient
 boosting breaks split ties with an RNG (numpy's global one in dlib, a seeded RandomState here); on
-continuous codes exact ties do not occur, so the fitted trees and the numbers coincide.
+continuous codes exact ties do not occur, so the fitted trees and the numbers coincide. On codes full
+of ties, replaying dlib's global stream through metrics.sklearn_gbt gives dlib's numbers exactly.
 """
 
 import numpy as np
@@ -104,6 +105,33 @@ def test_dci_equal(samples):
     assert ours["completeness"] == pytest.approx(theirs["completeness"], abs=TOL)
     assert ours["informativeness_train"] == pytest.approx(theirs["informativeness_train"], abs=TOL)
     assert ours["informativeness_test"] == pytest.approx(theirs["informativeness_test"], abs=TOL)
+
+
+def test_dci_replays_dlib_exactly_on_tied_codes(samples):
+    """Codes with many equal values (the factor classes themselves, plus a rounded and a constant
+    column): our compiled fit, drawing from the same global stream as dlib's unseeded trees,
+    reproduces dlib's importance matrix and accuracies to the last bit."""
+    from metrics.sklearn_gbt import fit_gbt, mirrors_installed_sklearn
+
+    if not mirrors_installed_sklearn():
+        pytest.skip("metrics.sklearn_gbt is verified for another scikit-learn release")
+    _, f, _, ft = samples
+    rng = np.random.default_rng(4)
+
+    def tied(fac):
+        return np.column_stack([fac, np.round(fac[:, 0] + rng.normal(0, 0.4, len(fac))), np.full(len(fac), 0.5)]).astype(np.float64)
+
+    c, ct = tied(f[:1200]), tied(ft[:600])
+    np.random.seed(123)
+    r_theirs, train_theirs, test_theirs = d_dci.compute_importance_gbt(c.T, f[:1200].T, ct.T, ft[:600].T)
+    stream = np.random.RandomState(123)
+    fits = [fit_gbt(c, f[:1200, j], ct, random_state=stream) for j in range(f.shape[1])]
+    r = np.stack([np.abs(imp) for imp, _, _ in fits], axis=1)
+    assert np.array_equal(r, r_theirs)
+    assert dci.disentanglement(r) == d_dci.disentanglement(r_theirs)
+    assert dci.completeness(r) == d_dci.completeness(r_theirs)
+    assert np.mean([np.mean(p == f[:1200, j]) for j, (_, p, _) in enumerate(fits)]) == train_theirs
+    assert np.mean([np.mean(p == ft[:600, j]) for j, (_, _, p) in enumerate(fits)]) == test_theirs
 
 
 def test_modularity_explicitness_equal(samples):

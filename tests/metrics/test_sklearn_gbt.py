@@ -1,0 +1,128 @@
+"""metrics.sklearn_gbt against scikit-learn itself: equal (==, not approximately) importances and
+predictions, on codes with and without equal values, for binary and multi-class factors."""
+
+import numpy as np
+import pytest
+import sklearn
+from sklearn.ensemble import GradientBoostingClassifier
+from sklearn.utils._sorting import _py_simultaneous_sort
+
+from metrics import dci, sklearn_gbt
+from metrics.sklearn_gbt import _mark_ties, _pairwise_sum, _sort_node, fit_gbt
+
+pytestmark = pytest.mark.skipif(not sklearn_gbt.mirrors_installed_sklearn(),
+                                reason=f"the mirror is verified for scikit-learn {sklearn_gbt.VERIFIED_SKLEARN}, not {sklearn.__version__}")
+
+
+def _codes(rng, n, k, d=6):
+    y = rng.integers(0, k, n)
+    x = rng.normal(size=(n, d))
+    x[:, 0] += 0.6 * y
+    x[:, 2] += 0.8 * (y % 3)
+    return x, y
+
+
+def _tied(rng, n, k):
+    """Codes full of equal values: rounded columns, a binary column, rows copied with other labels,
+    exact duplicates (same codes and label) and a constant column."""
+    x, y = _codes(rng, n, k)
+    x[:, 1] = np.round(x[:, 1] * 2) / 2
+    x[:, 3] = y % 2
+    x[10:60] = x[60:110]  # same codes, (mostly) different labels
+    x[200:220], y[200:220] = x[220:240], y[220:240]  # interchangeable duplicates
+    x[:, 5] = 0.25
+    return x, y
+
+
+def _assert_same(x, y, xt, random_state, **kw):
+    ref = GradientBoostingClassifier(random_state=np.random.RandomState(random_state), **kw).fit(x, y)
+    imp, pred, pred_t = fit_gbt(x, y, xt, random_state=random_state, **kw)
+    assert np.array_equal(imp, ref.feature_importances_), np.abs(imp - ref.feature_importances_).max()
+    assert np.array_equal(pred, ref.predict(x)) and np.array_equal(pred_t, ref.predict(xt))
+
+
+@pytest.mark.parametrize("k", [2, 3, 7])
+def test_equal_to_scikit_learn_on_continuous_codes(k):
+    rng = np.random.default_rng(k)
+    x, y = _codes(rng, 900, k)
+    xt, _ = _codes(rng, 300, k)
+    _assert_same(x, y, xt, random_state=k, n_estimators=100 if k == 3 else 25)
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_equal_to_scikit_learn_on_tied_codes(k):
+    rng = np.random.default_rng(10 + k)
+    x, y = _tied(rng, 800, k)
+    xt, _ = _tied(rng, 300, k)
+    _assert_same(x, y, xt, random_state=3, n_estimators=60)
+
+
+def test_equal_on_float32_collisions_and_labels_with_gaps():
+    """Codes stored as float32 at a coarse grid collide across otherwise different samples (the
+    birthday collisions of real encoder codes); labels need not be 0..K-1."""
+    rng = np.random.default_rng(7)
+    x, y = _codes(rng, 1200, 4)
+    x = (np.round(x * 300) / 300).astype(np.float32)
+    _assert_same(x, 10 * y + 3, x[::-1], random_state=11, n_estimators=40)
+
+
+def test_shared_random_state_replays_a_stream():
+    """Fits drawing one after another from one RandomState (disentanglement_lib: numpy's global one)."""
+    rng = np.random.default_rng(5)
+    x, y = _tied(rng, 500, 3)
+    ref_rs, ours_rs = np.random.RandomState(9), np.random.RandomState(9)
+    for labels in (y, (y + 1) % 2):
+        ref = GradientBoostingClassifier(random_state=ref_rs, n_estimators=20).fit(x, labels)
+        imp, _, _ = fit_gbt(x, labels, random_state=ours_rs, n_estimators=20)
+        assert np.array_equal(imp, ref.feature_importances_)
+
+
+def test_sort_simulation_equals_scikit_learn_introsort():
+    """_sort_node (partial introsort) leaves samples exactly where scikit-learn's sort does."""
+    rng = np.random.default_rng(0)
+    for n in [0, 1, 2, 5, 15, 16, 17, 40, 300, 2000]:
+        for kind in ("few values", "continuous", "sorted", "reversed"):
+            v = {"few values": rng.integers(0, 6, n), "continuous": rng.normal(size=n),
+                 "sorted": np.sort(rng.integers(0, 50, n)), "reversed": np.sort(rng.integers(0, 50, n))[::-1]}[kind]
+            v = np.ascontiguousarray(v, dtype=np.float32)
+            start = rng.permutation(n).astype(np.intp)  # the node's current order
+            ref_v, ref_s = v[start].copy(), start.copy()
+            _py_simultaneous_sort(ref_v, ref_s, n, use_three_way_partition=True)
+            pf = np.argsort(v, kind="stable")  # the stable sorted order the tree keeps
+            harm = np.empty(n + 1, np.int64)
+            _mark_ties(v, pf, np.arange(n), 0, n, harm)  # every sample distinct: every tie matters
+            samples, fv = start.astype(np.int64), np.empty(n, np.float32)
+            _sort_node(v, samples, fv, pf, harm, 0, n)
+            assert np.array_equal(samples, ref_s), (n, kind)
+            assert np.array_equal(fv, ref_v)
+
+
+def test_pairwise_sum_equals_numpy():
+    rng = np.random.default_rng(1)
+    for n in [0, 1, 7, 8, 9, 127, 128, 129, 255, 1000, 4097, 10_001]:
+        a = rng.normal(size=n) * 10.0 ** rng.integers(-8, 8, size=n)
+        assert _pairwise_sum(a, 0, n) == np.sum(a), n
+
+
+def test_dci_engines_agree():
+    rng = np.random.default_rng(3)
+    f = np.stack([rng.integers(0, s, 700) for s in (3, 6)], axis=1)
+    z = np.column_stack([f[:, 0] + 0.3 * rng.normal(size=700), f[:, 1] / 2 + 0.2 * rng.normal(size=700), rng.normal(size=700)])
+    args = (z[:500], f[:500], z[500:], f[500:])
+    assert dci.compute_dci(*args, seed=4, engine="mirror") == dci.compute_dci(*args, seed=4, engine="sklearn")
+    fast = dci.compute_dci(*args, seed=4, engine="fast")
+    assert fast == pytest.approx(dci.compute_dci(*args, seed=4, engine="mirror"), abs=1e-3)
+    with pytest.raises(ValueError, match="unknown DCI engine"):
+        dci.compute_dci(*args, engine="xgboost")
+
+
+def test_other_scikit_learn_releases_fall_back(monkeypatch):
+    monkeypatch.setattr(sklearn, "__version__", "1.10.0")
+    assert dci.default_engine() == "sklearn"
+    with pytest.raises(RuntimeError, match="mirrors scikit-learn 1.9"):
+        fit_gbt(np.zeros((4, 1)), [0, 1, 0, 1])
+
+
+def test_validated():
+    with pytest.raises(ValueError, match="at least 2 classes"):
+        fit_gbt(np.random.default_rng(0).normal(size=(50, 3)), np.zeros(50, int))
