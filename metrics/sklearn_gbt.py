@@ -9,6 +9,7 @@ dominates the metric suite's run time (PROTOCOLS.md §3.13).
 This module computes *the same fit*, bit for bit, for scikit-learn 1.9 (``VERIFIED_SKLEARN``):
 
 * the tree builder, splitter and squared-error criterion are mirrored operation by operation —
+  values within ``FEATURE_THRESHOLD`` (1e-7, added in float32) count as equal,
   depth-first node order, the splitter's xorshift feature draws seeded by one
   ``random_state.randint(0, 2**31 - 1)`` per tree, its constant-feature bookkeeping, the criterion's
   forward/reverse running sums, the strict ``>`` between candidate splits, thresholds at the float64
@@ -38,7 +39,7 @@ import sklearn
 from numba import njit
 
 VERIFIED_SKLEARN = ("1.9.",)
-FEATURE_THRESHOLD = 1e-7  # scikit-learn's minimum gap between sorted values for a split
+FEATURE_THRESHOLD = np.float32(1e-7)  # scikit-learn's minimum gap between sorted values for a split; float32 sums
 EPSILON = np.finfo(np.float64).eps
 RAND_R_MAX = 2147483647
 MAX_DEPTH = 3  # GradientBoostingClassifier() default
@@ -357,7 +358,7 @@ def _grow_tree(x, y, dup, tie_prone, seed, perm, samples, fv, goes_left, tmp, ha
                 else:
                     src = pf
                     order_of = f
-                if xf[src[end - 1]] <= xf[src[start]] + FEATURE_THRESHOLD:
+                if xf[src[end - 1]] <= np.float32(xf[src[start]] + FEATURE_THRESHOLD):
                     features[f_j], features[n_total_c] = features[n_total_c], features[f_j]
                     n_found_c += 1
                     n_total_c += 1
@@ -375,7 +376,7 @@ def _grow_tree(x, y, dup, tie_prone, seed, perm, samples, fv, goes_left, tmp, ha
                     v = prev_v
                     while p < end:
                         v = xf[src[p]]
-                        if v > prev_v + FEATURE_THRESHOLD:
+                        if v > np.float32(prev_v + FEATURE_THRESHOLD):
                             break
                         prev_v = v
                         p += 1

@@ -66,6 +66,18 @@ def test_equal_on_float32_collisions_and_labels_with_gaps():
     _assert_same(x, 10 * y + 3, x[::-1], random_state=11, n_estimators=40)
 
 
+def test_gap_threshold_added_in_float32():
+    """Values 2 float32 ulps apart near 0.7 (1.19e-7) are one value to scikit-learn: its 1e-7 gap is
+    a float32 added in float32, though the difference exceeds 1e-7 in float64."""
+    rng = np.random.default_rng(8)
+    x, y = _codes(rng, 600, 3)
+    ulp = np.spacing(np.float32(0.7))
+    x = x.astype(np.float32)
+    x[:, 0] = np.float32(0.7) + (2 * (y + rng.integers(0, 3, 600))).astype(np.float32) * ulp
+    assert np.float64(x[:, 0].max()) - np.float64(x[:, 0].min()) > 1e-7
+    _assert_same(x, y, x, random_state=2, n_estimators=30)
+
+
 def test_shared_random_state_replays_a_stream():
     """Fits drawing one after another from one RandomState (disentanglement_lib: numpy's global one)."""
     rng = np.random.default_rng(5)
