@@ -138,3 +138,21 @@ def test_other_scikit_learn_releases_fall_back(monkeypatch):
 def test_validated():
     with pytest.raises(ValueError, match="at least 2 classes"):
         fit_gbt(np.random.default_rng(0).normal(size=(50, 3)), np.zeros(50, int))
+
+
+@pytest.mark.slow
+def test_equal_on_encoder_codes_of_rendered_dsprites():
+    """Real float32 encoder codes (an untrained conv encoder) of rendered dSprites, every factor:
+    birthday collisions, symmetric sprites rendering alike under different labels, repeated samples."""
+    import torch
+
+    from datasets import get_dataset
+    from models import build_model
+
+    torch.manual_seed(0)
+    ds = get_dataset("dsprites")
+    f = ds.sample_factors(1500, np.random.default_rng(0))
+    with torch.no_grad():
+        codes = build_model("conv", 1, 10).eval().encode(ds.observations(f))[0].numpy()
+    for j in range(f.shape[1]):
+        _assert_same(codes[:1000], f[:1000, j], codes[1000:], random_state=j)
