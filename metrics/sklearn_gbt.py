@@ -8,20 +8,20 @@ dominates the metric suite's run time (PROTOCOLS.md §3.13).
 
 This module computes *the same fit*, bit for bit, for scikit-learn 1.9 (``VERIFIED_SKLEARN``):
 
-* the tree builder, splitter and squared-error criterion are mirrored operation by operation —
-  values within ``FEATURE_THRESHOLD`` (1e-7, added in float32) count as equal,
+* the tree builder, splitter and squared-error criterion are mirrored operation by operation:
   depth-first node order, the splitter's xorshift feature draws seeded by one
-  ``random_state.randint(0, 2**31 - 1)`` per tree, its constant-feature bookkeeping, the criterion's
-  forward/reverse running sums, the strict ``>`` between candidate splits, thresholds at the float64
-  midpoint of float32 values, the in-place partition of the sample array and the child impurities
-  computed from it. Every floating-point sum is accumulated over the samples in scikit-learn's
-  order, so ties between splits are broken by the same rounding;
-* the sort is where the time goes, and where the speed comes from: each feature is sorted once per
-  fit, and every node keeps each feature's order by a stable partition. A node's order for a
-  feature equals scikit-learn's introsort output whenever no two samples with equal values differ
-  (in any code or in the label) — then the sorted order is unique. Where such samples share a value
-  the node runs scikit-learn's introsort itself (3-way, median-of-3, heapsort fallback) on its current
-  sample order, so the result stays exact, only slower;
+  ``random_state.randint(0, 2**31 - 1)`` per tree, its constant-feature bookkeeping, the 1e-7 gap
+  between split values (added in float32), the criterion's forward/reverse running sums, the strict
+  ``>`` between candidate splits, thresholds at the float64 midpoint of float32 values, the in-place
+  partition of the sample array and the child impurities computed from it. Every floating-point sum
+  runs over the samples in scikit-learn's order, so even exactly tied splits are decided by the
+  same rounding;
+* the sort is where scikit-learn spends its time, and where the speed comes from: each feature is
+  sorted once per fit and every node keeps each feature's order by stable partitions. That order is
+  scikit-learn's introsort output unless samples that differ (in a code or the label) share a value;
+  there the order inside the run is the sort's doing, so the node simulates scikit-learn's 3-way
+  introsort (median-of-3 pivots, heapsort fallback, insertion sort below 16) from its current sample
+  order, descending only into the parts that hold such runs (:func:`_sort_node`);
 * the loss gradient, the prior start (``DummyClassifier`` + link) and the final ``feature_importances_``
   averaging are scikit-learn's own functions; the per-leaf Newton step uses numpy's pairwise
   summation, as ``np.average`` does.
