@@ -109,6 +109,26 @@ def test_sort_simulation_equals_scikit_learn_introsort():
             assert np.array_equal(fv, ref_v)
 
 
+# 48 values in pairs, ordered so that median-of-3 pivots keep peeling two elements: the introsort
+# exhausts its depth limit (2·floor(log2 48) = 10) and heapsorts a part holding ties.
+INTROSORT_KILLER = [4, 2, 0, 23, 8, 13, 19, 2, 3, 20, 14, 1, 5, 21, 20, 7, 18, 12, 8, 11, 13, 9, 17, 15, 9, 1, 16, 10,
+                    12, 4, 6, 22, 3, 7, 11, 23, 15, 14, 18, 10, 0, 19, 16, 17, 6, 21, 22, 5]
+
+
+def test_sort_simulation_through_the_heapsort_fallback():
+    v = np.asarray(INTROSORT_KILLER, dtype=np.float32)
+    n = len(v)
+    ref_v, ref_s = v.copy(), np.arange(n, dtype=np.intp)
+    _py_simultaneous_sort(ref_v, ref_s, n, use_three_way_partition=True)
+    pf = np.argsort(v, kind="stable")
+    harm = np.empty(n + 1, np.int64)
+    assert _mark_ties(v, pf, np.arange(n), 0, n, harm)
+    samples, fv = np.arange(n, dtype=np.int64), np.empty(n, np.float32)
+    _sort_node(v, samples, fv, pf, harm, 0, n)
+    assert np.array_equal(samples, ref_s) and np.array_equal(fv, ref_v)
+    assert not np.array_equal(samples, pf)  # the sort's own tie order, not the stable one
+
+
 def test_pairwise_sum_equals_numpy():
     rng = np.random.default_rng(1)
     for n in [0, 1, 7, 8, 9, 127, 128, 129, 255, 1000, 4097, 10_001]:
