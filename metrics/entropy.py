@@ -1,57 +1,121 @@
-"""Chunked Monte-Carlo entropies of the aggregate posterior against a whole dataset (Chen et al. 2018).
+"""Monte-Carlo entropies of the aggregate posterior against a whole dataset (Chen et al. 2018).
 
 For samples z^(s) and the posteriors q(z|x_n), n = 1..N (diagonal Gaussians):
 
     log q(z_j^(s)) = logsumexp_n log q(z_j^(s) | x_n) − log N        (per dimension j)
     log q(z^(s))   = logsumexp_n Σ_j log q(z_j^(s) | x_n) − log N    (joint)
 
-and H = −mean_s. The (S, N, D) tensor of log densities is never materialised: samples and dataset
-rows are processed in chunks with a running logsumexp, so memory stays at ``chunk_s·chunk_n·D``
-floats whatever N is (737,280 for dSprites). Cost ≈ S·N·D log-densities per call.
+and H = −mean_s. Cost ≈ S·N·D log-densities per call (S = 10,000 against N = 737,280 for dSprites:
+7.4·10¹⁰), the largest computation of the metric suite. A compiled kernel (numba, samples in
+parallel) streams over the dataset with nothing materialised beyond the inputs: one pass finds each
+logsumexp's maximum, a second sums exp(· − max), skipping terms more than ``CUTOFF`` = 50 nats below
+it — together < N·e⁻⁵⁰ ≈ 10⁻¹⁶ of the sum for N ≤ 10⁶, i.e. below float64 rounding. Everything is float64.
 """
 
 from __future__ import annotations
 
 import math
+import sys
 
 import numpy as np
-import torch
+from numba import get_num_threads, njit, prange, set_num_threads
 
 LOG_2PI = math.log(2 * math.pi)
+CUTOFF = 50.0
+LN2_HI, LN2_LO = 6.93147180369123816490e-01, 1.90821492927058770002e-10  # fdlibm's split of log 2
+INV_LN2 = 1.0 / math.log(2.0)
+POW2_NEG = 2.0 ** -np.arange(80.0)  # 2^-k for the exponent of exp(x), x ∈ [−CUTOFF − 1, 0]
+TAYLOR = 1.0 / np.array([math.factorial(i) for i in range(13)])
 
 
-def _merge(acc: torch.Tensor, new: torch.Tensor) -> torch.Tensor:
-    return torch.logaddexp(acc, new)
+@njit(inline="always", fastmath=True)
+def _exp_neg(x, pow2_neg, c):
+    """exp(x) for x ∈ [−CUTOFF − 1, 0] in arithmetic that vectorises (libm's exp does not): 2^k ·
+    e^r with |r| ≤ log(2)/2 and a degree-12 Taylor polynomial (truncation < 2·10⁻¹⁶ relative)."""
+    k = math.floor(x * INV_LN2 + 0.5)
+    r = (x - k * LN2_HI) - k * LN2_LO
+    p = c[12]
+    for i in range(11, -1, -1):
+        p = p * r + c[i]
+    return p * pow2_neg[int(-k)]
 
 
-@torch.no_grad()
-def entropies(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, chunk_s: int = 256,
-              chunk_n: int = 8192, joint: bool = False) -> tuple[np.ndarray, float | None]:
+@njit(parallel=True, cache=True, fastmath=True)
+def _lse_marginal(z, mu_t, const_t, half_iv_t, out, pow2_neg, c):
+    """out[s, j] = logsumexp_n log q(z[s, j] | x_n); mu_t, const_t, half_iv_t: (D, N)."""
+    n_samples, n_dims = z.shape
+    n = mu_t.shape[1]
+    for s in prange(n_samples):
+        for j in range(n_dims):
+            zj = z[s, j]
+            m_row, c_row, h_row = mu_t[j], const_t[j], half_iv_t[j]
+            top = -np.inf
+            for i in range(n):
+                d = zj - m_row[i]
+                t = c_row[i] - d * d * h_row[i]
+                top = max(top, t)
+            floor = top - CUTOFF
+            acc = 0.0
+            for i in range(n):
+                d = zj - m_row[i]
+                t = c_row[i] - d * d * h_row[i]
+                e = _exp_neg(max(t - top, -CUTOFF - 1.0), pow2_neg, c)
+                acc += e if t > floor else 0.0
+            out[s, j] = top + math.log(acc)
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _lse_joint(z, mu, const, half_iv, out, pow2_neg, c):
+    """out[s] = logsumexp_n Σ_j log q(z[s, j] | x_n); mu, const, half_iv: (N, D)."""
+    n_samples, n_dims = z.shape
+    n = mu.shape[0]
+    for s in prange(n_samples):
+        top = -np.inf
+        for i in range(n):
+            t = 0.0
+            for j in range(n_dims):
+                d = z[s, j] - mu[i, j]
+                t += const[i, j] - d * d * half_iv[i, j]
+            top = max(top, t)
+        floor = top - CUTOFF
+        acc = 0.0
+        for i in range(n):
+            t = 0.0
+            for j in range(n_dims):
+                d = z[s, j] - mu[i, j]
+                t += const[i, j] - d * d * half_iv[i, j]
+            e = _exp_neg(max(t - top, -CUTOFF - 1.0), pow2_neg, c)
+            acc += e if t > floor else 0.0
+        out[s] = top + math.log(acc)
+
+
+def entropies(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, joint: bool = False,
+              threads: int | None = None) -> tuple[np.ndarray, float | None]:
     """Marginal entropies H(z_j) (D,) and, if ``joint``, H(z), for samples (S, D) against the
-    mixture of the N posteriors (N, D). Computed in float64 on CPU tensors."""
-    z = torch.as_tensor(samples, dtype=torch.float64)
-    m = torch.as_tensor(mu, dtype=torch.float64)
-    lv = torch.as_tensor(logvar, dtype=torch.float64)
-    inv_var = torch.exp(-lv)
-    const = -0.5 * (LOG_2PI + lv)  # (N, D)
-    s_total, n_total = len(z), len(m)
-    lse_marg = torch.empty(s_total, z.shape[1], dtype=torch.float64)
-    lse_joint = torch.empty(s_total, dtype=torch.float64) if joint else None
-    for s0 in range(0, s_total, chunk_s):
-        zs = z[s0 : s0 + chunk_s, None, :]  # (s, 1, D)
-        acc_m = torch.full((len(zs), z.shape[1]), -math.inf, dtype=torch.float64)
-        acc_j = torch.full((len(zs),), -math.inf, dtype=torch.float64)
-        for n0 in range(0, n_total, chunk_n):
-            sl = slice(n0, n0 + chunk_n)
-            ll = const[None, sl] - 0.5 * (zs - m[None, sl]).pow_(2).mul_(inv_var[None, sl])  # (s, n, D)
-            acc_m = _merge(acc_m, torch.logsumexp(ll, dim=1))
-            if joint:
-                acc_j = _merge(acc_j, torch.logsumexp(ll.sum(2), dim=1))
-        lse_marg[s0 : s0 + chunk_s] = acc_m
+    mixture of the N posteriors (N, D), in float64 on ``threads`` threads (default: as many as torch
+    is allowed in this process, when torch is loaded — a harness worker's share — else numba's)."""
+    z = np.ascontiguousarray(samples, dtype=np.float64)
+    mu = np.ascontiguousarray(mu, dtype=np.float64)
+    logvar = np.asarray(logvar, dtype=np.float64)
+    const = -0.5 * (LOG_2PI + logvar)  # (N, D)
+    half_iv = 0.5 * np.exp(-logvar)
+    n_total = len(mu)
+    previous = get_num_threads()
+    if threads is None and "torch" in sys.modules:
+        threads = min(previous, sys.modules["torch"].get_num_threads())
+    if threads:
+        set_num_threads(max(1, threads))
+    try:
+        lse = np.empty(z.shape)
+        _lse_marginal(z, np.ascontiguousarray(mu.T), np.ascontiguousarray(const.T), np.ascontiguousarray(half_iv.T), lse, POW2_NEG, TAYLOR)
+        h_marg = -(lse - math.log(n_total)).mean(0)
+        h_joint = None
         if joint:
-            lse_joint[s0 : s0 + chunk_s] = acc_j
-    h_marg = -(lse_marg - math.log(n_total)).mean(0).numpy()
-    h_joint = float(-(lse_joint - math.log(n_total)).mean()) if joint else None
+            lse_j = np.empty(len(z))
+            _lse_joint(z, mu, np.ascontiguousarray(const), np.ascontiguousarray(half_iv), lse_j, POW2_NEG, TAYLOR)
+            h_joint = float(-(lse_j - math.log(n_total)).mean())
+    finally:
+        set_num_threads(previous)
     return h_marg, h_joint
 
 
