@@ -1,5 +1,5 @@
 """Whole metric suite on dSprites-shaped codes (grid [3, 6, 40, 32, 32], 10-d codes: 5 noisy factor
-dims, 3 collapsed, 2 noise; PROTOCOLS §3.13–3.14), disentanglement_lib study budgets, no encoder.
+dims, 3 collapsed, 2 noise; ``docs/metrics.md``), disentanglement_lib study budgets, no encoder.
 
 Ours: one shared 10,000/5,000 sample for MIG/DCI/SAP/modularity/unsupervised, factors fitted in
 parallel on 2 workers. Reference: disentanglement_lib 1.5 run side by side when importable

@@ -1,6 +1,6 @@
-"""Benchmark harness: studies, the training runner, executors and the CLI (`python -m benchmark`).
+"""Benchmark harness: studies, the runner, executors and the CLI (``python -m benchmark``).
 
-This package wires `datasets`, `models`, `metrics` and `results` together. Its `registry` module is
-the one generic, dependency-free piece the lower packages share; nothing is imported here so that
-importing `benchmark.registry` stays cheap.
+This is the top layer: it wires ``datasets``, ``models``, ``metrics`` and ``results`` together, and
+nothing below imports it (shared helpers live in ``core``). Nothing is imported here so that
+importing a submodule stays cheap.
 """

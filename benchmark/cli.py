@@ -1,4 +1,9 @@
-"""Command-line interface: ``python -m benchmark <command> --help`` explains each command."""
+"""Command-line interface: ``python -m benchmark <command> --help`` explains each command.
+
+Every expected failure (bad input, a missing or corrupt file, a read-only store, a full disk) ends as
+one line ``error: <what is wrong> — <how to fix it>`` on stderr with exit status 2; checks that run
+and fail (``check-submission``, a study with failed cells) exit 1. ``--debug`` shows the traceback.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import argparse
 import sys
 
 from benchmark import commands
+from benchmark.commands.common import os_error_line
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -14,6 +20,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Disentanglement benchmark suite: procedural datasets, VAE-family training, "
         "reference-exact metrics, studies, leaderboards.",
     )
+    parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in commands.REGISTRARS:
         register(sub)
@@ -31,7 +38,17 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     try:
         return int(args.func(args) or 0)
-    except (ValueError, KeyError, FileNotFoundError) as exc:  # bad input: one clear line, no traceback
-        msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        print(f"error: {msg}", file=sys.stderr)
+    except KeyboardInterrupt:
+        print("interrupted: finished cells are stored; rerun the same command to resume", file=sys.stderr)
+        return 130
+    except (ValueError, KeyError, OSError, MemoryError, OverflowError) as exc:  # bad input: one clear line
+        if args.debug:
+            raise
+        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) or (isinstance(exc, FileNotFoundError) and exc.filename):
+            msg = os_error_line(exc)
+        elif isinstance(exc, MemoryError):
+            msg = "out of memory — the request is too large for this machine (fewer samples, a smaller dataset)"
+        else:
+            msg = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        print(f"error: {str(msg).splitlines()[0] if str(msg) else type(exc).__name__}", file=sys.stderr)
         return 2

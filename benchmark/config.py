@@ -5,10 +5,13 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import math
+import numbers
 from dataclasses import dataclass, field
 from typing import Any
 
 import models
+from core.layout import CONFIG_HASH_LEN
 from datasets import dataset_names
 
 PRECISIONS = ("bf16", "fp32")
@@ -51,7 +54,7 @@ class RunConfig:
         object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
         object.__setattr__(self, "snapshot_steps", tuple(sorted(int(s) for s in self.snapshot_steps)))
         if self.submission is None:
-            models.MODELS.get(self.model)  # unknown model → suggestions
+            models.OBJECTIVES.get(self.model)  # unknown model → suggestions
         if self.dataset not in dataset_names():
             from datasets import get_dataset
 
@@ -62,9 +65,18 @@ class RunConfig:
             raise ValueError(f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}")
         if self.likelihood not in ("auto", "bernoulli", "gaussian"):
             raise ValueError(f"likelihood must be auto, bernoulli or gaussian, got {self.likelihood!r}")
-        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "latent_dim"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"{name} must be positive, got {getattr(self, name)}")
+        for name in ("steps", "batch_size", "log_every", "checkpoint_every", "latent_dim", "eval_samples"):
+            value = getattr(self, name)
+            if not isinstance(value, numbers.Integral) or isinstance(value, bool) or value <= 0:
+                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        if not isinstance(self.seed, numbers.Integral) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ValueError(f"seed must be an integer ≥ 0, got {self.seed!r}")
+        if not (isinstance(self.lr, numbers.Real) and math.isfinite(self.lr) and self.lr > 0):
+            raise ValueError(f"lr must be a finite number > 0, got {self.lr!r} (disentanglement_lib: 1e-4)")
+        if len(self.adam_betas) != 2 or not all(math.isfinite(b) and 0 <= b < 1 for b in self.adam_betas):
+            raise ValueError(f"adam_betas must be two numbers in [0, 1), got {self.adam_betas!r}")
+        if not (math.isfinite(self.adam_eps) and self.adam_eps > 0):
+            raise ValueError(f"adam_eps must be a finite number > 0, got {self.adam_eps!r}")
         for s in self.snapshot_steps:
             if not 0 < s <= self.steps or s % self.checkpoint_every:
                 raise ValueError(f"snapshot step {s} must lie in 1..steps ({self.steps}) and be a multiple of checkpoint_every "
@@ -81,16 +93,21 @@ class RunConfig:
 
     @classmethod
     def from_dict(cls, d: dict[str, Any]) -> "RunConfig":
+        if not isinstance(d, dict):
+            raise ValueError(f"a run config must be a JSON object, got {type(d).__name__}")
         known = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(d) - known)
         if unknown:
             raise ValueError(f"run config has unknown keys {', '.join(unknown)}")
         d = dict(d)
         d["hparams"] = tuple(dict(d.get("hparams", {})).items())
-        for key in ("adam_betas", "snapshot_steps"):
-            if key in d:
-                d[key] = tuple(d[key])
-        return cls(**d)
+        try:
+            for key in ("adam_betas", "snapshot_steps"):
+                if key in d:
+                    d[key] = tuple(d[key])
+            return cls(**d)
+        except (TypeError, AttributeError) as exc:
+            raise ValueError(f"run config has a value of the wrong type ({exc})") from None
 
     def identity(self) -> dict[str, Any]:
         """The fields that determine the numbers (what the hash covers)."""
@@ -106,4 +123,4 @@ class RunConfig:
 
     def content_hash(self) -> str:
         blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:12]
+        return hashlib.sha256(blob.encode()).hexdigest()[:CONFIG_HASH_LEN]

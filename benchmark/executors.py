@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 
 from joblib import Parallel, delayed
 
-from .runner import run_cell
+from .runner import exit_with_parent, run_cell
 
 EXECUTORS = ("local", "slurm", "dask")
 
@@ -33,13 +33,19 @@ def _calls(study_name, cells, store_root):
     return [(study_name, c.to_dict(), str(store_root), dev) for c, dev in zip(cells, _devices(len(cells)))]
 
 
+def run_cell_in_worker(*args) -> dict:
+    """``run_cell`` in a pool worker that ends itself when the runner that started the pool dies."""
+    exit_with_parent()
+    return run_cell(*args)
+
+
 def run_local(study_name, cells, store_root, jobs: int) -> Iterator[dict]:
     if jobs <= 1:
         for args in _calls(study_name, cells, store_root):
             yield run_cell(*args)
         return
     par = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
-    yield from par(delayed(run_cell)(*args) for args in _calls(study_name, cells, store_root))
+    yield from par(delayed(run_cell_in_worker)(*args) for args in _calls(study_name, cells, store_root))
 
 
 def run_dask(study_name, cells, store_root, jobs: int, address: str) -> Iterator[dict]:
@@ -85,7 +91,7 @@ class CellJob:
 
 def get_executor(name: str) -> Callable:
     if name not in EXECUTORS:
-        from benchmark.registry import Registry
+        from core.registry import Registry
 
         r = Registry("executor")
         for e in EXECUTORS:

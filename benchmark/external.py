@@ -10,31 +10,50 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import warnings
 from pathlib import Path
 
 import numpy as np
 import torch
 
-from .io import atomic_write_json
+from core.io import atomic_write_json
+from core.layout import DIGEST_LEN, RESULT, SCHEMA_VERSION
+
 from .store import RunStore, code_version
-from .studies import SCHEMA_VERSION
 
 
 def load_encoder(spec: str):
-    """A callable images → codes or (mean, logvar), and a digest identifying it."""
+    """A callable images → codes or (mean, logvar), and a digest identifying it.
+
+    ``FILE.pt2``: a ``torch.export`` program (the primary format: no Python code is loaded; export with a
+    dynamic batch dimension). ``FILE.pt``/``.pth``: TorchScript, still accepted although torch deprecates
+    ``torch.jit`` — prefer ``.pt2``. ``module:function``: an importable callable.
+    """
     path = Path(spec)
+    if spec.endswith(".pt2"):
+        if not path.is_file():
+            raise ValueError(f"{spec}: encoder file not found")
+        try:
+            module = torch.export.load(str(path)).module()
+        except Exception as exc:
+            raise ValueError(f"{spec}: not a torch.export program ({type(exc).__name__}); export one with "
+                             "torch.export.save(torch.export.export(encoder, (x,), dynamic_shapes=...), path)") from None
+        return module, hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_LEN]
     if spec.endswith((".pt", ".pth")) or path.is_file():
         if not path.is_file():
             raise ValueError(f"{spec}: encoder file not found")
         try:
-            module = torch.jit.load(str(path), map_location="cpu")
+            with warnings.catch_warnings():  # torch.jit is deprecated; .pt2 is the way forward (see docstring)
+                warnings.simplefilter("ignore", DeprecationWarning)
+                warnings.simplefilter("ignore", FutureWarning)
+                module = torch.jit.load(str(path), map_location="cpu")
         except Exception as exc:
-            raise ValueError(f"{spec}: not a TorchScript encoder ({type(exc).__name__}); export one with "
-                             "torch.jit.script(encoder).save(path) or pass module:function") from None
+            raise ValueError(f"{spec}: not a TorchScript encoder ({type(exc).__name__}); export a torch.export program "
+                             "(FILE.pt2) or pass module:function") from None
         module.eval()
-        return module, hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+        return module, hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_LEN]
     if ":" not in spec:
-        raise ValueError(f"--encoder {spec!r} must be FILE.pt (TorchScript) or module:function")
+        raise ValueError(f"--encoder {spec!r} must be FILE.pt2 (torch.export), FILE.pt (TorchScript) or module:function")
     mod_name, fn_name = spec.split(":", 1)
     try:
         fn = getattr(importlib.import_module(mod_name), fn_name)
@@ -42,7 +61,7 @@ def load_encoder(spec: str):
         raise ValueError(f"--encoder {spec}: cannot import ({exc}); is the module on PYTHONPATH?") from None
     if not callable(fn):
         raise ValueError(f"--encoder {spec}: {fn_name} is not callable")
-    return fn, hashlib.sha256(spec.encode()).hexdigest()[:16]
+    return fn, hashlib.sha256(spec.encode()).hexdigest()[:DIGEST_LEN]
 
 
 def _as_posterior(encoder):
@@ -78,25 +97,57 @@ def check_encoder(posterior, dataset) -> int:
     return mu.shape[1]
 
 
-def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=None, preset="dlib", seed=0,
-                      study="quick", store_root=None):
-    from datasets import get_dataset
-    from metrics import DEFAULT_METRICS, evaluate
+ENCODER_CHECK_TIMEOUT_S = 120.0
 
+
+def probe_encoder(spec: str, dataset_name: str, data_path: str | None, started=lambda stage, partial=None: None) -> int:
+    """Load the encoder and run one batch through it; the code size (runs in a child process)."""
+    from datasets import get_dataset
+
+    started("loading the encoder")
+    encoder, _ = load_encoder(spec)
+    started("encoding a batch")
+    return check_encoder(_as_posterior(encoder), get_dataset(dataset_name, data_path))
+
+
+def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=None, preset="dlib", seed=0,
+                      study="quick", store_root=None, check_timeout: float | None = None):
+    """Score an external encoder and store the record under ``<store>/<study>/external/``.
+
+    Everything is checked before anything is written: the name (one path component), the metric names,
+    the dataset, and the encoder itself — loaded and run on one batch in a child process with a time limit,
+    so an encoder that exits, crashes or hangs is refused with the stage it failed in.
+    """
+    from core.layout import safe_component
+    from datasets import get_dataset
+    from metrics import DEFAULT_METRICS, METRICS, evaluate
+
+    from .isolation import IsolatedFailure, run_isolated
+
+    label = safe_component(name or Path(spec.split(":")[-1]).stem, "--name")
+    names = [m.strip() for m in metrics.split(",") if m.strip()] if metrics else list(DEFAULT_METRICS)
+    for m in names:
+        METRICS.get(m)
     ds = get_dataset(dataset_name, data_path)
+    try:
+        run_isolated(probe_encoder, (spec, dataset_name, data_path), check_timeout or ENCODER_CHECK_TIMEOUT_S,
+                     first_stage="loading the encoder")
+    except IsolatedFailure as failure:
+        raise ValueError(f"--encoder {spec} failed while {failure.stage}: {failure.reason}; nothing was stored") from None
     encoder, digest = load_encoder(spec)
     posterior = _as_posterior(encoder)
     dim = check_encoder(posterior, ds)
-    names = [m.strip() for m in metrics.split(",")] if metrics else list(DEFAULT_METRICS)
     has_logvar = posterior(ds.observations(ds.sample_factors(2, np.random.default_rng(0)), np.random.default_rng(0)))[1] is not None
     result = evaluate(lambda x: posterior(x)[0], ds, names, seed=seed, preset=preset,
                       posterior_fn=(lambda x: posterior(x)) if has_logvar else None)
-    label = name or Path(spec.split(":")[-1]).stem
     record = {
         "schema_version": SCHEMA_VERSION, "code_version": code_version(), "status": "complete", "kind": "external",
         "name": label, "encoder": spec, "encoder_digest": digest, "dataset": dataset_name, "latent_dim": dim,
         "metrics": result, "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     store = RunStore(store_root)
-    path = atomic_write_json(store.study_dir(study) / "external" / f"{dataset_name}-{label}-{digest}" / "result.json", record)
+    target = store.study_dir(study) / "external" / f"{dataset_name}-{label}-{digest}" / RESULT
+    if not target.parent.resolve().is_relative_to(store.root.resolve()):
+        raise ValueError(f"{target.parent} resolves outside the store {store.root} (a symlink?); remove the link or use another --store")
+    path = atomic_write_json(target, record)
     return path, record

@@ -1,4 +1,4 @@
-"""Train and evaluate the cells of a study, resumably, on any executor.
+"""Run the cells of a study, resumably, on any executor: claim, train, score, write the record.
 
 ``run_cell`` is a top-level function of plain arguments so that every executor (process pool,
 submitit/Slurm, Dask) can ship it; it fixes the torch thread count from the cell, so the numbers
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import threading
 import time
 import traceback
 from pathlib import Path
@@ -16,9 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .studies import SCHEMA_VERSION, Cell, Study, filter_cells
+from core.layout import SCHEMA_VERSION, read_log
+
+from .evaluation import score_trained
+from .factory import resolve_device
 from .store import RunStore, code_version
-from .training import DivergenceError, load_trained_model, read_log, resolve_device, train
+from .studies import Cell, Study, filter_cells
+from .training import DivergenceError, train
 
 
 def _final_training_summary(out_dir: Path) -> dict:
@@ -35,65 +40,6 @@ def _final_training_summary(out_dir: Path) -> dict:
     return summary
 
 
-def evaluate_cell(cell: Cell, out_dir: Path, eval_seed: int | None = None, *, step: int | None = None,
-                  metrics: tuple[str, ...] | None = None) -> dict:
-    """Score the trained model of a cell with its metrics (``eval_seed`` overrides the cell's; ``step``
-    scores the snapshot taken at that step instead, ``metrics`` a subset)."""
-    from datasets import get_dataset
-    from metrics import evaluate, torch_representation
-
-    config, model = load_trained_model(out_dir, device=str(resolve_device(cell.config.device)), step=step)
-    rep, posterior = torch_representation(model.encode, next(model.parameters()).device)
-    ds = get_dataset(config.dataset, config.data_path)
-    overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
-    seed = cell.eval_seed if eval_seed is None else eval_seed
-    names = cell.metrics if metrics is None else metrics
-    return evaluate(rep, ds, names, seed=seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
-
-
-def primary_values(results: dict) -> dict[str, float]:
-    """``{"mig.discrete_mig": 0.12, ...}``: each metric's primary value from an ``evaluate`` result."""
-    return {f"{m}.{r['primary']}": r["values"][r["primary"]] for m, r in results.items()}
-
-
-def evaluate_snapshots(cell: Cell, out_dir: Path, final_metrics: dict) -> list[dict]:
-    """The cell's ``snapshot_metrics`` at each snapshot step (same metric samples as the final score,
-    so the curve is the model changing, not the sample), with the logged KL at that step. The final
-    step reuses the final scores."""
-    log = {r["step"]: r for r in read_log(out_dir)}
-    points = []
-    for step in cell.config.snapshot_steps:
-        if step == cell.config.steps:
-            values = primary_values({m: final_metrics[m] for m in cell.snapshot_metrics})
-        else:
-            values = primary_values(evaluate_cell(cell, out_dir, step=step, metrics=cell.snapshot_metrics))
-        kl = log.get(step, {}).get("kl_per_latent", [])
-        points.append({"step": step, "metrics": values, "kl": log.get(step, {}).get("kl"),
-                       "active_latents": int(sum(v > 0.1 for v in kl))})
-    return points
-
-
-def describe_run(cell: Cell, out_dir: Path) -> dict:
-    """Per-run artefacts for the report: latent traversals (PNG) and the factor × latent MI matrix
-    of the stored evaluation codes (20-bin plug-in MI, nats)."""
-    import h5py
-
-    from datasets import get_dataset
-    from metrics.mig import mutual_info_matrix
-    from models.likelihoods import likelihood_for
-
-    from .visualize import save_traversals
-
-    config, model = load_trained_model(out_dir)
-    ds = get_dataset(config.dataset, config.data_path)
-    lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
-    kl = read_log(out_dir)[-1]["kl_per_latent"]
-    save_traversals(model, ds, lik, out_dir / "traversals.png", kl_per_latent=kl, seed=cell.eval_seed)
-    with h5py.File(out_dir / "codes.h5") as f:
-        mi = mutual_info_matrix(f["mean"][()], f["factors"][()])
-    return {"factor_names": list(ds.factor_names), "mi_latent_factor": [[round(float(v), 6) for v in row] for row in mi]}
-
-
 def _json_safe(obj, path: str = "", bad: list | None = None):
     """A copy of ``obj`` with NaN/inf floats replaced by None (JSON has no NaN); their paths go to ``bad``."""
     if isinstance(obj, dict):
@@ -107,6 +53,29 @@ def _json_safe(obj, path: str = "", bad: list | None = None):
     return obj
 
 
+_WATCHING_PARENT = False
+
+
+def exit_with_parent(poll_s: float = 1.0) -> None:
+    """In a worker process: end this process (like a kill, so its claim goes stale and the checkpoint
+    stays the last atomic one) as soon as the process that started it is gone. Idempotent."""
+    global _WATCHING_PARENT
+    if _WATCHING_PARENT:
+        return
+    _WATCHING_PARENT = True
+    parent = os.getppid()
+    # (Not prctl(PR_SET_PDEATHSIG): it fires when the *thread* that spawned us ends, and pools spawn
+    # workers from helper threads.)
+
+    def watch() -> None:
+        while True:
+            time.sleep(poll_s)
+            if os.getppid() != parent:  # re-parented: the runner died
+                os._exit(1)
+
+    threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
+
+
 def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None) -> dict:
     """Train (resuming) and evaluate one cell; write its record last. Returns a short summary."""
     cell = Cell.from_dict(cell_dict)
@@ -115,6 +84,9 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         return {"index": cell.index, "state": "skipped"}
     if not store.claim(study_name, cell):
         return {"index": cell.index, "state": "busy"}
+    if store.is_complete(study_name, cell):  # finished by another runner between our check and our claim
+        store.release(study_name, cell)
+        return {"index": cell.index, "state": "skipped"}
     torch.set_num_threads(cell.threads)
     out = store.cell_dir(study_name, cell)
     config = cell.config if device is None else type(cell.config).from_dict({**cell.config.to_dict(), "device": device})
@@ -131,10 +103,8 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         result = train(config, out, threads=cell.threads)
         t_train = time.perf_counter() - t0
         t1 = time.perf_counter()
-        metrics = evaluate_cell(cell, out)
-        if cell.snapshot_metrics:
-            record["snapshots"] = evaluate_snapshots(cell, out, metrics)
-        record.update(status="complete", training=_final_training_summary(out), metrics=metrics, run=describe_run(cell, out),
+        scores = score_trained(cell, out, result.model, config, resolve_device(config.device))
+        record.update(status="complete", training=_final_training_summary(out), **scores,
                       timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
                                "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
     except DivergenceError as exc:
@@ -168,25 +138,3 @@ def plan(study: Study, store: RunStore, filter_spec: str | None = None) -> tuple
 
 def default_jobs(threads: int) -> int:
     return max(1, (os.cpu_count() or 1) // max(1, threads))
-
-
-def rescore_eval_seeds(study: Study, store: RunStore, n_seeds: int, n_runs: int) -> None:
-    """Score up to ``n_runs`` finished runs under evaluation seeds 1..n_seeds (the same trained
-    model, other metric samples); primary values go to ``eval_seeds.json`` in each run folder."""
-    import json
-
-    from .io import atomic_write_json
-
-    done = [c for c in study.cells if store.is_complete(study.name, c)][:n_runs]
-    for cell in done:
-        out = store.cell_dir(study.name, cell)
-        path = out / "eval_seeds.json"
-        have = json.loads(path.read_text()) if path.exists() else {}
-        rec = store.read_record(study.name, cell)
-        have.setdefault(str(cell.eval_seed), primary_values(rec["metrics"]))
-        for s in range(1, n_seeds + 1):
-            if str(s) in have:
-                continue
-            res = evaluate_cell(cell, out, eval_seed=s)
-            have[str(s)] = primary_values(res)
-            atomic_write_json(path, have)

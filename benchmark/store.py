@@ -15,11 +15,11 @@ import subprocess
 import time
 from pathlib import Path
 
-from .io import atomic_write_json, read_json
-from .studies import SCHEMA_VERSION, Cell, Study
+from core.io import atomic_write_json, read_json
+from core.layout import CHECKPOINT, CLAIM, RESULT, SCHEMA_VERSION, STUDY
 
-RESULT = "result.json"
-CLAIM = "claim.json"
+from .studies import Cell, Study
+
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "results" / "store"
 
 
@@ -40,6 +40,10 @@ def _job_id() -> str | None:
     """This process's Slurm array task (None outside Slurm)."""
     job = os.environ.get("SLURM_ARRAY_JOB_ID") or os.environ.get("SLURM_JOB_ID")
     return f"{job}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}" if job else None
+
+
+def _has_metrics(record: dict) -> bool:
+    return isinstance(record.get("metrics"), dict) and bool(record["metrics"])
 
 
 def _pid_alive(pid: int) -> bool:
@@ -66,7 +70,7 @@ class RunStore:
     def prepare(self, study: Study) -> None:
         """Create the study folder or check it holds this very study definition (never overwrite)."""
         d = self.study_dir(study.name)
-        meta = d / "study.json"
+        meta = d / STUDY
         want = {"schema_version": SCHEMA_VERSION, "study": study.name, "definition": study.definition_hash(),
                 "cells": [c.content_hash() for c in study.cells]}
         if meta.exists():
@@ -82,18 +86,37 @@ class RunStore:
 
     # ----- records ----------------------------------------------------------------------------
     def read_record(self, study: str, cell: Cell) -> dict | None:
+        """The cell's record, or None when there is none or it cannot be read (see :meth:`record_problem`)."""
         path = self.cell_dir(study, cell) / RESULT
         try:
-            return read_json(path)
+            rec = read_json(path)
         except (OSError, ValueError):
             return None
+        return rec if isinstance(rec, dict) else None
+
+    def record_problem(self, study: str, cell: Cell) -> str | None:
+        """Why the cell's existing ``result.json`` does not count as finished (None: absent or fine)."""
+        path = self.cell_dir(study, cell) / RESULT
+        if not path.exists():
+            return None
+        try:
+            rec = read_json(path)
+        except (OSError, ValueError) as exc:
+            return f"{str(exc).split(';')[0]}; the next run of the study replaces it"
+        if not isinstance(rec, dict):
+            return f"{path} is not a record object; the next run of the study replaces it"
+        if rec.get("status") == "complete" and not _has_metrics(rec):
+            return f"{path} says complete but holds no metrics; the next run of the study replaces it"
+        if rec.get("cell_hash") not in (None, cell.content_hash()):
+            return f"{path} belongs to another cell ({rec.get('cell_hash')}); the next run of the study replaces it"
+        return None
 
     def write_record(self, study: str, cell: Cell, record: dict) -> Path:
         return atomic_write_json(self.cell_dir(study, cell) / RESULT, record)
 
     def is_complete(self, study: str, cell: Cell) -> bool:
         rec = self.read_record(study, cell)
-        return bool(rec and rec.get("status") == "complete" and rec.get("cell_hash") == cell.content_hash())
+        return bool(rec and rec.get("status") == "complete" and rec.get("cell_hash") == cell.content_hash() and _has_metrics(rec))
 
     # ----- claims -----------------------------------------------------------------------------
     def claim(self, study: str, cell: Cell) -> bool:
@@ -138,20 +161,23 @@ class RunStore:
         (self.cell_dir(study, cell) / CLAIM).unlink(missing_ok=True)
 
     def status(self, study: Study) -> list[tuple[Cell, str, str]]:
-        """(cell, state, detail) with state in done / running / failed / pending."""
+        """(cell, state, detail) with state in done / running / failed / corrupt / pending."""
         out = []
         for cell in study.cells:
             d = self.cell_dir(study.name, cell)
             rec = self.read_record(study.name, cell)
             claim = d / CLAIM
-            if rec and rec.get("status") == "complete":
+            problem = self.record_problem(study.name, cell)
+            if problem and not (claim.exists() and not self._looks_stale(claim)):
+                out.append((cell, "corrupt", problem))
+            elif self.is_complete(study.name, cell):
                 out.append((cell, "done", ""))
             elif claim.exists() and not self._looks_stale(claim):
                 out.append((cell, "running", ""))
             elif rec and rec.get("status") == "failed":
                 out.append((cell, "failed", rec.get("error", "")))
             else:
-                out.append((cell, "pending", "partial checkpoint" if (d / "checkpoint.pt").exists() else ""))
+                out.append((cell, "pending", "partial checkpoint" if (d / CHECKPOINT).exists() else ""))
         return out
 
     def _looks_stale(self, claim: Path) -> bool:

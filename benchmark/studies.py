@@ -11,11 +11,12 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from benchmark.registry import Registry
+from core.layout import CELL_HASH_LEN
+from core.registry import Registry
+from metrics.registry import suite_names
 
 from .config import RunConfig
 
-SCHEMA_VERSION = 1
 CPU_IMAGES_PER_S = 380.0  # measured: dlib conv net, batch 64, 1 thread, fp32 + channels_last (bench/test_train_step.py)
 
 
@@ -58,7 +59,7 @@ class Cell:
 
     def content_hash(self) -> str:
         blob = json.dumps(self.identity(), sort_keys=True, separators=(",", ":"))
-        return hashlib.sha256(blob.encode()).hexdigest()[:16]
+        return hashlib.sha256(blob.encode()).hexdigest()[:CELL_HASH_LEN]
 
     @property
     def label(self) -> str:
@@ -76,7 +77,7 @@ class Study:
     cells: tuple[Cell, ...]
 
     def definition_hash(self) -> str:
-        return hashlib.sha256("".join(c.content_hash() for c in self.cells).encode()).hexdigest()[:16]
+        return hashlib.sha256("".join(c.content_hash() for c in self.cells).encode()).hexdigest()[:CELL_HASH_LEN]
 
 
 def _cells(datasets, models, seeds, **common) -> list[tuple]:
@@ -95,7 +96,7 @@ def _build(name: str, description: str, combos, train: dict, metrics, preset: st
     return Study(name, description, tuple(cells))
 
 
-FACTOR_METRICS = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness", "unsupervised")
+FACTOR_METRICS = suite_names()  # the standard suite (each metric module declares whether it belongs)
 
 
 def _family_grid(betas, c_maxes, tc_betas, tc_alpha_gamma, anneal_steps, gamma=1000.0):

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import models
+from core.layout import DIGEST_LEN
 
 _REQUIRED = ("name", "version", "authors", "citation", "code_url", "description", "grid")
 
@@ -60,7 +61,7 @@ def validate_metadata(d: dict[str, Any]) -> None:
     name = d["name"]
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"submission name {name!r} must be letters, digits, '-' or '_'")
-    if name in models.MODELS:
+    if name in models.OBJECTIVES:
         raise ValueError(f"submission name {name!r} clashes with the built-in model {name!r}; choose another name")
     if isinstance(d["authors"], str) or not all(isinstance(a, str) for a in d["authors"]):
         raise ValueError("submission authors must be a list of names, e.g. authors=('Ada Lovelace',)")
@@ -72,7 +73,7 @@ def validate_metadata(d: dict[str, Any]) -> None:
 
 
 def file_digest(path: str | Path) -> str:
-    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:16]
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()[:DIGEST_LEN]
 
 
 def load_submission(path: str | Path):
@@ -89,9 +90,13 @@ def load_submission(path: str | Path):
         sys.modules[module_name] = module
         try:
             spec.loader.exec_module(module)
-        except Exception:
+        except SyntaxError as exc:
             del sys.modules[module_name]
-            raise
+            raise ValueError(f"{path}:{exc.lineno}: syntax error ({exc.msg}); fix the file, then run check-submission") from None
+        except (Exception, SystemExit) as exc:  # a submission that exits or raises at import
+            del sys.modules[module_name]
+            what = f"called sys.exit({exc.code!r})" if isinstance(exc, SystemExit) else f"raised {type(exc).__name__}: {exc}"
+            raise ValueError(f"{path}: importing the submission {what}; it must only define METADATA and Model") from None
     meta = getattr(module, "METADATA", None)
     if not isinstance(meta, SubmissionMetadata):
         raise ValueError(f"{path}: define METADATA = SubmissionMetadata(name=…, version=…, authors=…, citation=…, code_url=…, description=…, grid=…)")

@@ -21,17 +21,36 @@ def submission_config(path, hparams: dict, seed: int = 0, **train) -> RunConfig:
                      submission_digest=file_digest(path), **train)
 
 
-def check_submission(path) -> list[tuple[str, bool, str]]:
-    """[(check, passed, detail)]; stops at the first failure that makes later checks meaningless."""
-    from .training import load_trained_model, read_log, train
+CHECK_TIMEOUT_S = 300.0
+
+
+def check_submission(path, timeout: float = CHECK_TIMEOUT_S) -> list[tuple[str, bool, str]]:
+    """[(check, passed, detail)], run in a child process with a time limit: an exception, ``sys.exit``,
+    a crash or a hang in the submission is a FAIL of the check that was running."""
+    from .isolation import IsolatedFailure, run_isolated
+
+    try:
+        return run_isolated(_run_checks, (str(path),), timeout, first_stage="metadata")
+    except IsolatedFailure as failure:
+        return list(failure.partial or []) + [(failure.stage, False, failure.reason)]
+
+
+def _run_checks(path, started=lambda stage, partial=None: None) -> list[tuple[str, bool, str]]:
+    """The checks themselves; stops at the first failure that makes later checks meaningless."""
+    from core.layout import CHECKPOINT, read_log
+
+    from .checkpoint import load_checkpoint, load_trained_model
+    from .training import train
 
     out: list[tuple[str, bool, str]] = []
+    started("metadata", out)
     try:
         meta, cls = load_submission(path)
         out.append(("metadata", True, f"{meta.name} {meta.version} by {', '.join(meta.authors)}; grid {meta.grid}"))
     except Exception as exc:  # a broken file must produce a report, not a traceback
         return [("metadata", False, f"{type(exc).__name__}: {exc}")]
     hp = meta.grid_points()[0]
+    started("shapes", out)
     try:
         torch.manual_seed(0)
         model = cls(1, 10, **hp)
@@ -46,6 +65,7 @@ def check_submission(path) -> list[tuple[str, bool, str]]:
             return out
         from models.likelihoods import bernoulli_nll
 
+        started("loss terms", out)
         terms = model.loss_terms(x, torch.randn(4, 10), 0, bernoulli_nll)
         missing = {"loss", "reconstruction", "kl"} - set(terms)
         finite = all(torch.isfinite(v).all() for v in terms.values())
@@ -59,15 +79,18 @@ def check_submission(path) -> list[tuple[str, bool, str]]:
     with tempfile.TemporaryDirectory() as tmp:
         try:
             cfg = submission_config(path, hp, **CHECK_TRAIN)
+            started("loss falls", out)
             train(cfg, Path(tmp) / "a")
             log = read_log(Path(tmp) / "a")
             first, last = log[0]["loss"], log[-1]["loss"]
             out.append(("loss falls", last < first, f"loss {first:.2f} at step {log[0]['step']} → {last:.2f} at step {log[-1]['step']}"))
+            started("deterministic", out)
             train(cfg, Path(tmp) / "b")
-            a = torch.load(Path(tmp) / "a" / "checkpoint.pt", weights_only=True)["model"]
-            b = torch.load(Path(tmp) / "b" / "checkpoint.pt", weights_only=True)["model"]
+            a = load_checkpoint(Path(tmp) / "a" / CHECKPOINT)["model"]
+            b = load_checkpoint(Path(tmp) / "b" / CHECKPOINT)["model"]
             same = all(torch.equal(a[k], b[k]) for k in a)
             out.append(("deterministic", same, "two runs with seed 0 give bitwise-identical parameters" if same else "parameters differ between two runs with the same seed"))
+            started("save and reload", out)
             _, reloaded = load_trained_model(Path(tmp) / "a")
             xs = torch.rand(8, 1, 64, 64).round()
             with torch.no_grad():
@@ -79,6 +102,7 @@ def check_submission(path) -> list[tuple[str, bool, str]]:
             out.append(("save and reload", ok, "checkpoint reloads (weights_only) and encodes identically"))
         except Exception as exc:
             out.append(("training", False, f"{type(exc).__name__}: {exc}"))
+    started("done", out)
     return out
 
 

@@ -1,10 +1,13 @@
-"""One reproducible, resumable training run.
+"""One reproducible, resumable training run: the loop and its log.
 
 Determinism: the model is initialised from ``torch.manual_seed(seed)``; batches are drawn from a
 ``numpy.random.Generator`` seeded with (seed, 0) — factors, then rendering noise for stochastic
 datasets — and reparameterisation noise from a dedicated torch CPU generator seeded with the seed.
 Checkpoints hold the model, optimizer, step and every RNG state, written atomically, so a run killed
 at any point and restarted ends with bitwise-identical parameters on CPU.
+
+Everything about the run is validated before anything is written: the config (its own checks), the
+device, the output folder, and — on resume — that the checkpoint found there belongs to this config.
 """
 
 from __future__ import annotations
@@ -13,30 +16,21 @@ import json
 import math
 import os
 import time
-from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
-import models
-from datasets import GroundTruthDataset, get_dataset
-from models.likelihoods import LIKELIHOODS, likelihood_for
+from core.io import atomic_write_json, atomic_write_text, read_json
+from core.layout import CHECKPOINT, CODES, CONFIG, LOG, snapshot_path
+from datasets import GroundTruthDataset
+from models.likelihoods import LIKELIHOODS
 
+from .checkpoint import load_checkpoint, save_checkpoint, save_snapshot
+from .codes import write_codes
 from .config import RunConfig
-from .io import atomic_write, atomic_write_json, atomic_write_text, read_json
-
-CHECKPOINT = "checkpoint.pt"
-LOG = "train_log.jsonl"
-CODES = "codes.h5"
-CONFIG = "config.json"
-SNAPSHOTS = "snapshots"
-
-
-def snapshot_path(out_dir: str | os.PathLike, step: int) -> Path:
-    """Where the model state at ``step`` of a run with ``snapshot_steps`` is kept."""
-    return Path(out_dir) / SNAPSHOTS / f"step_{step:07d}.pt"
+from .factory import autocast_context, build, resolve_device
 
 
 class DivergenceError(RuntimeError):
@@ -55,40 +49,7 @@ class TrainResult:
     seconds: float
     images_per_second: float
     final_terms: dict
-
-
-def resolve_device(device: str) -> torch.device:
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(device)
-
-
-def autocast_context(device: torch.device, precision: str):
-    """bf16 autocast on the device's type, or nothing for fp32."""
-    if precision == "fp32":
-        return nullcontext()
-    return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
-
-
-def build(config: RunConfig, dataset: GroundTruthDataset | None = None):
-    """(dataset, model, likelihood name) for a config; the model is initialised from the seed."""
-    ds = dataset or get_dataset(config.dataset, config.data_path)
-    hp = dict(config.hparams)
-    likelihood = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
-    if config.submission is not None:
-        from .submission import file_digest, load_submission
-
-        if config.submission_digest and file_digest(config.submission) != config.submission_digest:
-            raise ValueError(f"{config.submission} changed since this run started (digest mismatch); use a new --store or restore the file")
-        _, cls = load_submission(config.submission)
-        torch.manual_seed(config.seed)
-        return ds, cls(ds.observation_shape[0], config.latent_dim, **hp), likelihood
-    if config.model == "tcvae":
-        hp.setdefault("dataset_size", len(ds))
-    objective = models.make_objective(config.model, **hp)
-    torch.manual_seed(config.seed)
-    model = models.build_model(config.architecture, ds.observation_shape[0], config.latent_dim, objective)
-    return ds, model, likelihood
+    model: torch.nn.Module | None = None  # the trained model, on the run's device (evaluation reuses it)
 
 
 def _finite_or_raise(terms: dict[str, torch.Tensor], step: int) -> None:
@@ -125,31 +86,51 @@ def _truncate_log(path: Path, step: int) -> None:
     atomic_write_text(path, "".join(l + "\n" for l in keep))
 
 
-def read_log(out_dir: str | os.PathLike) -> list[dict]:
-    path = Path(out_dir) / LOG
-    return [json.loads(l) for l in path.read_text().splitlines() if l.strip()] if path.exists() else []
+def prepare_run_folder(config: RunConfig, out: Path) -> tuple[torch.device, dict | None]:
+    """Check everything about a run before anything is written, then write ``config.json`` if absent.
+
+    Refuses: an output path that is a file; a folder holding another run's ``config.json``; a checkpoint
+    whose own config differs from ``config`` (it would otherwise be resumed under the wrong label); a
+    device this machine does not have. Returns the resolved device and the checkpoint to resume (or None).
+    """
+    device = resolve_device(config.device)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {out} is a file, not a folder; pick a folder path")
+    cfg_path, ckpt_path = out / CONFIG, out / CHECKPOINT
+    if cfg_path.exists():
+        try:
+            stored = RunConfig.from_dict(read_json(cfg_path))
+        except ValueError as exc:
+            raise ValueError(f"{cfg_path} cannot be read as a run config ({str(exc).split(';')[0]}); restore it or use "
+                             "another --out folder") from None
+        if stored != config:
+            raise ValueError(f"{out} holds a different run ({stored.content_hash()} ≠ {config.content_hash()}); use another --out folder")
+    state = None
+    if ckpt_path.exists():
+        state = load_checkpoint(ckpt_path)
+        try:
+            have = RunConfig.from_dict(state["config"]) if state.get("config") is not None else None
+        except ValueError:
+            have = None
+        if have is None or have != config:
+            got = have.content_hash() if have else "unreadable"
+            raise ValueError(f"{ckpt_path} was trained under another config ({got} ≠ {config.content_hash()}); "
+                             "use another --out folder or delete the checkpoint to start over")
+    out.mkdir(parents=True, exist_ok=True)
+    if not cfg_path.exists():
+        atomic_write_json(cfg_path, config.to_dict())
+    return device, state
 
 
-def _save_checkpoint(path: Path, model, optimizers, step: int, config: RunConfig, data_rng, noise_gen) -> None:
-    state = {
-        "model": model.state_dict(),
-        "optimizer": optimizers[0].state_dict(),
-        "extra_optimizers": [o.state_dict() for o in optimizers[1:]],
-        "step": step,
-        "config": config.to_dict(),
-        "rng": {"data": data_rng.bit_generator.state, "noise": noise_gen.get_state(), "torch": torch.get_rng_state()},
-    }
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def _save_snapshot(path: Path, model) -> None:
-    state = {"model": model.state_dict()}
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
-
-
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint without unpickling arbitrary objects (``weights_only=True``)."""
-    return torch.load(path, map_location="cpu", weights_only=True)
+def _restore(state: dict, model, optimizers, data_rng: np.random.Generator, noise_gen: torch.Generator) -> int:
+    """Load a checkpoint's parameters, optimiser and RNG states in place; returns its step."""
+    model.load_state_dict(state["model"])
+    for opt, opt_state in zip(optimizers, [state["optimizer"], *state.get("extra_optimizers", [])]):
+        opt.load_state_dict(opt_state)
+    data_rng.bit_generator.state = state["rng"]["data"]
+    noise_gen.set_state(state["rng"]["noise"])
+    torch.set_rng_state(state["rng"]["torch"])
+    return int(state["step"])
 
 
 def train(
@@ -163,17 +144,9 @@ def train(
 ) -> TrainResult:
     """Train (or resume) the run in ``out_dir``; ``stop_after`` stops early at that step (tests)."""
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    cfg_path = out / CONFIG
-    if cfg_path.exists():
-        stored = RunConfig.from_dict(read_json(cfg_path))
-        if stored != config:
-            raise ValueError(f"{out} holds a different run ({stored.content_hash()} ≠ {config.content_hash()}); use another --out folder")
-    else:
-        atomic_write_json(cfg_path, config.to_dict())
+    device, state = prepare_run_folder(config, out)
     if threads:
         torch.set_num_threads(threads)
-    device = resolve_device(config.device)
     ds, model, likelihood = build(config, dataset)
     nll = LIKELIHOODS[likelihood]
     model.to(device)
@@ -184,16 +157,7 @@ def train(
     noise_gen = torch.Generator().manual_seed(config.seed)
 
     ckpt_path, log_path = out / CHECKPOINT, out / LOG
-    start = 0
-    if ckpt_path.exists():
-        state = load_checkpoint(ckpt_path)
-        model.load_state_dict(state["model"])
-        for opt, opt_state in zip(optimizers, [state["optimizer"], *state.get("extra_optimizers", [])]):
-            opt.load_state_dict(opt_state)
-        data_rng.bit_generator.state = state["rng"]["data"]
-        noise_gen.set_state(state["rng"]["noise"])
-        torch.set_rng_state(state["rng"]["torch"])
-        start = int(state["step"])
+    start = 0 if state is None else _restore(state, model, optimizers, data_rng, noise_gen)
     _truncate_log(log_path, start)
 
     end = config.steps if stop_after is None else min(config.steps, stop_after)
@@ -225,9 +189,9 @@ def train(
                 log.flush()
                 t_window = now
             if done in config.snapshot_steps:  # before the checkpoint: a resumed run has every earlier snapshot
-                _save_snapshot(snapshot_path(out, done), model)
+                save_snapshot(snapshot_path(out, done), model)
             if done % config.checkpoint_every == 0 or done == config.steps:
-                _save_checkpoint(ckpt_path, model, optimizers, done, config, data_rng, noise_gen)
+                save_checkpoint(ckpt_path, model, optimizers, done, config, data_rng, noise_gen)
             if bar:
                 bar.update(1)
                 if done % config.log_every == 0:
@@ -239,53 +203,7 @@ def train(
         write_codes(model, ds, config, out / CODES, device)
     final = {k: float(v.detach()) for k, v in terms.items() if v.ndim == 0}
     n = max(end - start, 0)
-    return TrainResult(out, end, start, seconds, n * config.batch_size / seconds if seconds > 0 else math.nan, final)
+    return TrainResult(out, end, start, seconds, n * config.batch_size / seconds if seconds > 0 else math.nan, final,
+                       model)
 
 
-@torch.no_grad()
-def encode(model, x: torch.Tensor, device: torch.device, batch_size: int = 512) -> tuple[np.ndarray, np.ndarray]:
-    """Posterior means and log-variances: (N, C, 64, 64) → (N, D), (N, D) float32 (fp32 encoder)."""
-    model.eval()
-    mus, lvs = [], []
-    for i in range(0, len(x), batch_size):
-        mu, lv = model.encode(x[i : i + batch_size].to(device))
-        mus.append(mu.float().cpu())
-        lvs.append(lv.float().cpu())
-    return torch.cat(mus).numpy(), torch.cat(lvs).numpy()
-
-
-def write_codes(model, ds: GroundTruthDataset, config: RunConfig, path: Path, device: torch.device) -> None:
-    """Encode ``eval_samples`` factor vectors (seeded by (seed, 1)) and store means, log-variances and
-    factors in HDF5, atomically."""
-    import h5py
-
-    rng = np.random.default_rng([config.seed, 1])
-    factors = ds.sample_factors(config.eval_samples, rng)
-    mus, lvs = [], []
-    for i in range(0, len(factors), 1024):
-        mu, lv = encode(model, ds.observations(factors[i : i + 1024], rng), device)
-        mus.append(mu)
-        lvs.append(lv)
-
-    def write(tmp: str) -> None:
-        with h5py.File(tmp, "w") as f:
-            f.create_dataset("mean", data=np.concatenate(mus))
-            f.create_dataset("logvar", data=np.concatenate(lvs))
-            f.create_dataset("factors", data=factors)
-            f.attrs["factor_names"] = list(ds.factor_names)
-            f.attrs["factor_sizes"] = list(ds.factor_sizes)
-            f.attrs["dataset"] = ds.name
-
-    atomic_write(path, write)
-
-
-def load_trained_model(out_dir: str | os.PathLike, device: str = "cpu", step: int | None = None):
-    """(config, model in eval mode) from a run folder's checkpoint, or from its snapshot at ``step``."""
-    state = load_checkpoint(Path(out_dir) / CHECKPOINT)
-    config = RunConfig.from_dict(state["config"])
-    _, model, _ = build(config)
-    if step is not None and step != state["step"]:
-        state = load_checkpoint(snapshot_path(out_dir, step))
-    model.load_state_dict(state["model"])
-    model = model.to(device).eval()
-    return config, model.to(memory_format=torch.channels_last) if config.channels_last else model

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .io import atomic_write
+from core.io import atomic_write
 
 
 @torch.no_grad()

@@ -13,11 +13,12 @@ from __future__ import annotations
 
 from functools import lru_cache
 
-from benchmark.registry import Registry
+from core.registry import Registry
 
 from .base import Factor, GroundTruthDataset
 from .dsprites import DSprites
-from .official import Cars3D, DatasetFileError, SmallNORB, load_dsprites, load_mpi3d, load_shapes3d
+from .official import DatasetFileError, load_dsprites, load_mpi3d, load_shapes3d
+from .official_scans import Cars3D, SmallNORB
 from .shapes3d import Shapes3D
 from .tiny import Tiny
 from .variants import ColorDSprites, NoisyDSprites

@@ -103,13 +103,6 @@ class GroundTruthDataset(ABC):
             )
         return self._render(factors, rng)
 
-    def observations_uint8(self, factors: np.ndarray) -> torch.Tensor:
-        """Deterministic datasets only: (N, C, H, W) uint8 in [0, 255] (or {0, 1} if binary)."""
-        if self.stochastic:
-            raise ValueError(f"{self.name} is stochastic and cannot be stored as fixed uint8 images")
-        x = self.observations(factors)
-        return x.to(torch.uint8) if self.binary else (x * 255).round_().to(torch.uint8)
-
     @abstractmethod
     def _render(self, factors: np.ndarray, rng: np.random.Generator | None) -> torch.Tensor:
         """Render validated factors; see :meth:`observations`."""

@@ -15,6 +15,8 @@ precomputed strip: rendering is a memory gather (≈10⁵ images/s on 2 cores).
 
 Symmetries (documented, geometrically exact or due to rasterisation): orientation 0 ≡ 39 for every
 shape; other coincidences are reported by :func:`duplicate_sprites` and tested.
+
+Protocol: ``docs/datasets.md``.
 """
 
 from __future__ import annotations
@@ -34,8 +36,6 @@ POSITIONS = tuple(np.linspace(0.0, 1.0, 32).tolist())
 
 PATCH = 32  # sprite patch side in pixels; the sprite centre is the patch's central pixel corner
 IMAGE = 64
-_OFFSET = 16  # pixel coordinate of the sprite centre for position class 0
-_SUPERSAMPLE = 1  # pixel-centre test only, like the official unantialiased rasteriser
 
 
 def _inside(shape: str, x: torch.Tensor, y: torch.Tensor, scale: torch.Tensor) -> torch.Tensor:

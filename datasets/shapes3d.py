@@ -10,6 +10,8 @@ standing at the origin, seen by a camera that orbits the object with the orienta
 with a Lambertian key light plus ambient and a soft contact shadow. The three hues never change the
 geometry, so the 8·4·15 = 480 geometries are ray-marched once (signed distance functions) into a
 label map and a shading map; an image is then ``shade × colour[label]`` — a cheap gather.
+
+Protocol: ``docs/datasets.md``.
 """
 
 from __future__ import annotations

@@ -3,6 +3,8 @@
 A sub-grid of procedural dSprites: shape (3) × scale (2: 0.5, 1.0) × posX (8) × posY (8) at a fixed
 orientation — 384 binary 64×64 images, four factors. Everything else (rendering, index order) is
 dSprites', so the tiny dataset exercises the same code paths in a fraction of a second.
+
+Protocol: ``docs/datasets.md``.
 """
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""dSprites variants as disentanglement_lib defines them (Locatello et al. 2019, §1.2 of PROTOCOLS).
+"""dSprites variants as disentanglement_lib defines them (Locatello et al. 2019; ``docs/datasets.md``).
 
 Same five factors and index order as dSprites; 3×64×64 float32 in [0, 1]. The randomness is redrawn
 on every render (also inside the metrics), so one factor vector gives a different image per call;

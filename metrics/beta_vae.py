@@ -5,6 +5,8 @@ factors2[:, k] = factors1[:, k]; feature = batch mean of |r(x1) − r(x2)| (D-ve
 A ``LogisticRegression`` with library defaults (lbfgs, multinomial, unnormalised features) is fit on
 ``num_train`` points; ``train_accuracy`` on them, ``eval_accuracy`` on ``num_eval`` fresh points.
 Study defaults: batch 64, num_train 10,000, num_eval 5,000. Saturates; classifier untuned (dlib #28).
+
+Protocol: ``docs/metrics.md#β-vae-score``.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 
+from .spec import MetricSpec, ro
 from .utils import check_codes
 
 VERSION = "1"
@@ -54,3 +57,25 @@ def compute_beta_vae(train_x, train_y, eval_x, eval_y, seed: int = 0) -> dict[st
         "train_accuracy": float(np.mean(model.predict(train_x) == train_y)),
         "eval_accuracy": float(model.score(eval_x, eval_y)),
     }
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_beta_vae(ctx, s, rng):
+    k = len(ctx.source.factor_sizes)
+    feats = []
+    for n in (s["num_train"], s["num_eval"]):
+        labels, f1, f2 = sample_pairs(k, ctx.source.sample_factors, n, s["batch_size"], rng)
+        c1, c2 = ctx.source.codes(f1, rng), ctx.source.codes(f2, rng)
+        feats.append((pair_features(c1, c2, s["batch_size"]), labels))
+    return compute_beta_vae(feats[0][0], feats[0][1], feats[1][0], feats[1][1], seed=int(rng.integers(2**31)))
+
+
+SPECS = (
+    MetricSpec("beta_vae", "eval_accuracy", ro(train_accuracy=True, eval_accuracy=True), VERSION,
+               "Higgins et al. 2017 as disentanglement_lib compute_beta_vae_sklearn: mean codes, |r1-r2| batch means, LogisticRegression defaults",
+               ro(batch_size=64, num_train=10_000, num_eval=5_000), _run_beta_vae, "factor_lookup",
+               ro(num_train=100, num_eval=50), suite=True,
+               own_images=lambda s: 2 * s["batch_size"] * (s["num_train"] + s["num_eval"])),
+)

@@ -16,6 +16,8 @@ Engines (the numbers of the first two are identical):
 * ``"sklearn"``: ``GradientBoostingClassifier`` itself (the fallback for other releases);
 * ``"fast"`` (metric ``dci_fast``): the mirror without its introsort simulation inside runs of equal
   code values; equal to the others except where such runs change a rounding that decides a split.
+
+Protocol: ``docs/metrics.md#dci``.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from joblib import Parallel, delayed
 from sklearn.ensemble import GradientBoostingClassifier
 
 from . import sklearn_gbt
+from .spec import MetricSpec, ro
 from .utils import check_codes
 
 VERSION = "1"
@@ -99,3 +102,31 @@ def compute_dci(codes_train, factors_train, codes_test, factors_test, seed: int 
         "informativeness_train": float(train_acc.mean()),
         "informativeness_test": float(test_acc.mean()),
     }
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_dci(ctx, s, rng):
+    c, f = ctx.sample("train", s["num_train"])
+    ct, ft = ctx.sample("test", s["num_test"])
+    return compute_dci(c, f, ct, ft, seed=int(rng.integers(2**31)), n_jobs=ctx.n_jobs)
+
+
+def _run_dci_fast(ctx, s, rng):
+    c, f = ctx.sample("train", s["num_train"])
+    ct, ft = ctx.sample("test", s["num_test"])
+    return compute_dci(c, f, ct, ft, seed=int(rng.integers(2**31)), n_jobs=ctx.n_jobs, engine="fast")
+
+
+SPECS = (
+    MetricSpec("dci", "disentanglement", ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), VERSION,
+               "Eastwood & Williams 2018 as disentanglement_lib dci: mean codes, GradientBoostingClassifier defaults per factor, seeded "
+               "RandomState; fitted by metrics.sklearn_gbt (scikit-learn 1.9's fit, bit-equal) or scikit-learn itself",
+               ro(num_train=10_000, num_test=5_000), _run_dci, quick=ro(num_train=500, num_test=250), suite=True),
+    MetricSpec("dci_fast", "disentanglement", ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), FAST_VERSION,
+               "Eastwood & Williams 2018 as disentanglement_lib dci, fitted by metrics.sklearn_gbt without simulating scikit-learn's "
+               "introsort inside runs of equal code values: equal to `dci` except where a sum over such a run rounds differently "
+               "and that decides a split",
+               ro(num_train=10_000, num_test=5_000), _run_dci_fast, quick=ro(num_train=500, num_test=250), suite=False),
+)

@@ -10,6 +10,8 @@ With one posterior sample per image and the chunked entropy estimator of :mod:`m
 
 so MI + TC + dimension-wise KL = KL; ``decomposition_residual`` reports the difference (float error
 only). Active units: latents whose posterior mean has variance > 1e−2 over the dataset.
+
+Protocol: ``docs/metrics.md#elbo-decomposition``.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ import math
 import numpy as np
 
 from .entropy import entropies, sample_posterior
+from .spec import MetricSpec, ro
 from .utils import check_codes
 
 VERSION = "1"
@@ -47,3 +50,19 @@ def compute_elbo_decomposition(mu, logvar, rng: np.random.Generator, num_samples
         "kl_per_latent": [float(v) for v in kl_per_latent],
         "active_units": int((mu.var(axis=0) > active_threshold).sum()),
     }
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_elbo(ctx, s, rng):
+    mu, lv, _ = ctx.full_grid()
+    return compute_elbo_decomposition(mu, lv, rng, s["num_samples"])
+
+
+SPECS = (
+    MetricSpec("elbo_decomposition", "total_correlation", ro(total_correlation=False, mutual_information=False, dimension_wise_kl=False,
+               kl=False, decomposition_residual=False, active_units=True), VERSION,
+               "Chen et al. 2018 elbo_decomposition over the full dataset: sampled codes, TC/MI/dim-wise KL, per-latent KL, active units",
+               ro(num_samples=10_000), _run_elbo, "full_grid", ro(num_samples=1_000), suite=False),
+)

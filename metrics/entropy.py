@@ -10,6 +10,8 @@ and H = −mean_s. Cost ≈ S·N·D log-densities per call (S = 10,000 against N
 parallel) streams over the dataset with nothing materialised beyond the inputs: one pass finds each
 logsumexp's maximum, a second sums exp(· − max), skipping terms more than ``CUTOFF`` = 50 nats below
 it — together < N·e⁻⁵⁰ ≈ 10⁻¹⁶ of the sum for N ≤ 10⁶, i.e. below float64 rounding. Everything is float64.
+
+Protocol: ``docs/metrics.md#mig-chens-full-dataset-protocol``.
 """
 
 from __future__ import annotations

@@ -10,12 +10,15 @@
 
 Deliberate fix of a reference bug: ``num_active_dims`` is the number of active dimensions
 (dlib reports ``len`` of the boolean mask, i.e. the total number of dimensions).
+
+Protocol: ``docs/metrics.md#factorvae-score``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .spec import MetricSpec, ro
 from .utils import check_codes
 
 VERSION = "1"
@@ -61,3 +64,27 @@ def compute_factor_vae(global_codes, train_labels, train_codes, eval_labels, eva
         "eval_accuracy": float(eval_votes[classifier, cols].sum() / eval_votes.sum()),
         "num_active_dims": int(active.sum()),
     }
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_factor_vae(ctx, s, rng):
+    k = len(ctx.source.factor_sizes)
+    gf = ctx.source.sample_factors(s["num_variance_estimate"], rng)
+    global_codes = ctx.source.codes(gf, rng)
+    parts = []
+    for n in (s["num_train"], s["num_eval"]):
+        labels, f = sample_votes_factors(k, ctx.source.sample_factors, n, s["batch_size"], rng)
+        parts.append((labels, ctx.source.codes(f, rng)))
+    return compute_factor_vae(global_codes, *parts[0], *parts[1], num_factors=k, batch_size=s["batch_size"],
+                              prune_threshold=s["prune_threshold"])
+
+
+SPECS = (
+    MetricSpec("factor_vae", "eval_accuracy", ro(train_accuracy=True, eval_accuracy=True, num_active_dims=True), VERSION,
+               "Kim & Mnih 2018 as disentanglement_lib compute_factor_vae: mean codes, prune std<0.05, majority vote; num_active_dims fixed (dlib reports total dims)",
+               ro(batch_size=64, num_train=10_000, num_eval=5_000, num_variance_estimate=10_000, prune_threshold=0.05),
+               _run_factor_vae, "factor_lookup", ro(num_train=100, num_eval=50, num_variance_estimate=1_000), suite=True,
+               own_images=lambda s: s["num_variance_estimate"] + s["batch_size"] * (s["num_train"] + s["num_eval"])),
+)

@@ -9,12 +9,15 @@ MI ``m[i, j]`` between code i and factor j, and
 
 with H_j the empirical entropy of factor j in the sample. All factors are used (dSprites' shape
 included). Not comparable with :mod:`metrics.mig_sampled` (Chen's full-dataset sampled protocol).
+
+Protocol: ``docs/metrics.md#mig-discrete``.
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from .spec import MetricSpec, ro
 from .utils import check_codes, discrete_entropy, discrete_mutual_info, histogram_discretize
 
 VERSION = "1"
@@ -36,3 +39,18 @@ def compute_mig(codes: np.ndarray, factors: np.ndarray, num_bins: int = 20) -> d
     with np.errstate(divide="ignore", invalid="ignore"):
         gaps = np.where(entropy > 0, (top[0] - top[1]) / entropy, 0.0)
     return {"discrete_mig": float(np.mean(gaps))}
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_mig(ctx, s, rng):
+    c, f = ctx.sample("train", s["num_train"])
+    return compute_mig(c, f, s["num_bins"])
+
+
+SPECS = (
+    MetricSpec("mig", "discrete_mig", ro(discrete_mig=True), VERSION,
+               "disentanglement_lib discrete MIG: mean codes, 20-bin histograms, all factors, empirical factor entropy",
+               ro(num_train=10_000, num_bins=20), _run_mig, quick=ro(num_train=2_000), suite=True),
+)

@@ -11,6 +11,8 @@ it with ``mig`` (disentanglement_lib's discrete protocol on mean codes).
 5. Factors may be excluded (Chen excludes dSprites' shape: ``exclude=("shape",)``).
 
 Needs the full factor grid (rows in any order; factors (N, K) give each row's classes).
+
+Protocol: ``docs/metrics.md#mig-chens-full-dataset-protocol``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from .entropy import entropies, sample_posterior
+from .spec import MetricSpec, ro
 from .utils import check_codes
 
 VERSION = "1"
@@ -52,3 +55,20 @@ def compute_mig_sampled(mu, logvar, factors, factor_sizes, rng: np.random.Genera
     per_factor = normed[:, 0] - normed[:, 1]
     names = factor_names or tuple(str(k) for k in range(len(sizes)))
     return {"mig": float(per_factor.mean()), "per_factor": {names[k]: float(g) for k, g in zip(kept, per_factor)}}
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_mig_sampled(ctx, s, rng):
+    mu, lv, f = ctx.full_grid()
+    names = ctx.source.factor_names
+    exclude = tuple(names.index(n) for n in s["exclude"] if n in names)
+    return compute_mig_sampled(mu, lv, f, ctx.source.factor_sizes, rng, s["num_samples"], exclude, names)
+
+
+SPECS = (
+    MetricSpec("mig_sampled", "mig", ro(mig=True), VERSION,
+               "Chen et al. 2018 full-dataset MIG: one posterior sample per image, entropies vs all N posteriors, normalised by log|V_k|",
+               ro(num_samples=10_000, exclude=("shape",)), _run_mig_sampled, "full_grid", ro(num_samples=1_000), suite=False),
+)

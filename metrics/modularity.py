@@ -8,6 +8,8 @@ Explicitness: codes standardised with the training mean/std; per factor a ``Logi
 with defaults; one-vs-rest ROC-AUC of ``predict_proba`` on train and test; mean over factors.
 Deliberate difference: a constant code dimension (std 0) is left at 0 instead of becoming NaN
 (the reference divides by zero there and the classifier then fails).
+
+Protocol: ``docs/metrics.md#modularity-and-explicitness``.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.preprocessing import MultiLabelBinarizer
 
 from .mig import mutual_info_matrix
+from .spec import MetricSpec, ro
 from .utils import check_codes
 
 VERSION = "1"
@@ -62,3 +65,19 @@ def compute_modularity_explicitness(codes, factors, codes_test, factors_test, nu
         "explicitness_score_train": float(np.mean([o[0] for o in out])),
         "explicitness_score_test": float(np.mean([o[1] for o in out])),
     }
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_modularity(ctx, s, rng):
+    c, f = ctx.sample("train", s["num_train"])
+    ct, ft = ctx.sample("test", s["num_test"])
+    return compute_modularity_explicitness(c, f, ct, ft, s["num_bins"], n_jobs=ctx.n_jobs)
+
+
+SPECS = (
+    MetricSpec("modularity_explicitness", "modularity_score", ro(modularity_score=True, explicitness_score_train=True, explicitness_score_test=True), VERSION,
+               "Ridgeway & Mozer 2018 as disentanglement_lib modularity_explicitness: mean codes, 20-bin MI, LogisticRegression ROC-AUC",
+               ro(num_train=10_000, num_test=5_000, num_bins=20), _run_modularity, quick=ro(num_train=2_000, num_test=1_000), suite=True),
+)

@@ -7,6 +7,8 @@ column i to predict factor j (10,000 train / 5,000 test); SAP = mean_j (top-1 �
 A 1-D linear one-vs-rest classifier cannot separate many ordinal classes, so perfect codes do not
 score 1 (0.647 on the reference's synthetic check). The continuous branch
 (cov² / (var·var), 0 for var ≤ 1e−12) is available with ``continuous_factors=True``.
+
+Protocol: ``docs/metrics.md#sap``.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from joblib import Parallel, delayed
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.svm import LinearSVC
 
+from .spec import MetricSpec, ro
 from .utils import check_codes
 
 VERSION = "1"
@@ -54,3 +57,19 @@ def compute_sap(codes, factors, codes_test, factors_test, continuous_factors: bo
         raise ValueError("sap: needs at least 2 latent dimensions to form a gap")
     s = np.sort(score_matrix(codes, factors, codes_test, factors_test, continuous_factors, seed, n_jobs), axis=0)
     return {"SAP_score": float(np.mean(s[-1] - s[-2]))}
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_sap(ctx, s, rng):
+    c, f = ctx.sample("train", s["num_train"])
+    ct, ft = ctx.sample("test", s["num_test"])
+    return compute_sap(c, f, ct, ft, continuous_factors=s["continuous_factors"], seed=int(rng.integers(2**31)), n_jobs=ctx.n_jobs)
+
+
+SPECS = (
+    MetricSpec("sap", "SAP_score", ro(SAP_score=True), VERSION,
+               "Kumar et al. 2018 as disentanglement_lib sap_score: mean codes, per-column LinearSVC(C=0.01, balanced), discrete factors",
+               ro(num_train=10_000, num_test=5_000, continuous_factors=False), _run_sap, quick=ro(num_train=2_000, num_test=1_000), suite=True),
+)

@@ -4,7 +4,7 @@ disentanglement_lib's DCI fits ``GradientBoostingClassifier()`` per factor (log-
 learning rate 0.1, depth-3 squared-error regression trees, best splitter over all features, a
 prior-probability start, one Newton step per leaf). scikit-learn re-sorts every node's samples for
 every feature of every tree; for a 40-class factor that is 4,000 trees over the same codes and
-dominates the metric suite's run time (PROTOCOLS.md §3.13).
+dominates the metric suite's run time (``docs/metrics.md``, DCI).
 
 This module computes *the same fit*, bit for bit, for scikit-learn 1.9 (``VERIFIED_SKLEARN``):
 

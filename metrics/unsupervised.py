@@ -1,4 +1,4 @@
-"""disentanglement_lib's unsupervised scores (Locatello et al. 2019, §3.9 of PROTOCOLS): no factors.
+"""disentanglement_lib's unsupervised scores (Locatello et al. 2019; ``docs/metrics.md``): no factors.
 
 With Σ = cov(codes) (D × D, 10,000 mean codes):
 - ``gaussian_total_correlation`` = 0.5 (Σ_i log Σ_ii − log det Σ) = KL(N(0, Σ) ‖ N(0, diag Σ));
@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.linalg
 
+from .spec import MetricSpec, ro
 from .utils import check_codes, discrete_mutual_info, histogram_discretize
 
 VERSION = "1"
@@ -42,3 +43,19 @@ def compute_unsupervised(codes, num_bins: int = 20) -> dict[str, float]:
         "gaussian_wasserstein_correlation_norm": float(wc / np.trace(cov)),
         "mutual_info_score": float(np.sum(mi) / (d * d - d)),
     }
+
+
+# ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------
+
+
+def _run_unsupervised(ctx, s, rng):
+    c, _ = ctx.sample("train", s["num_train"])
+    return compute_unsupervised(c, s["num_bins"])
+
+
+SPECS = (
+    MetricSpec("unsupervised", "gaussian_total_correlation", ro(gaussian_total_correlation=False, gaussian_wasserstein_correlation=False,
+               gaussian_wasserstein_correlation_norm=False, mutual_info_score=False), VERSION,
+               "disentanglement_lib unsupervised_metrics on mean codes: Gaussian TC, Wasserstein correlation, 20-bin pairwise MI",
+               ro(num_train=10_000, num_bins=20), _run_unsupervised, quick=ro(num_train=2_000), suite=True, supervised=False),
+)

@@ -1,4 +1,4 @@
-"""Shared pieces of the metrics, as disentanglement_lib defines them (PROTOCOLS §3.0).
+"""Shared pieces of the metrics, as disentanglement_lib defines them (``docs/metrics.md``).
 
 Conventions: ``codes`` are (N, D) float arrays, ``factors`` (N, K) integer class indices — rows are
 samples (disentanglement_lib passes the transposes; the numbers are the same).

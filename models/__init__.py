@@ -1,6 +1,6 @@
 """VAE-family models: networks, likelihoods and objectives, one registry by name.
 
->>> from models import MODELS, make_objective
+>>> from models import OBJECTIVES, make_objective
 >>> make_objective("betavae", beta=4)
 BetaVAE(beta=4.0)
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from benchmark.registry import Registry
+from core.registry import Registry
 
 from .annealed import AnnealedVAE
 from .interface import VAEModel
@@ -17,21 +17,21 @@ from .networks import ARCHITECTURES, GaussianVAE, build_networks
 from .tcvae import BetaTCVAE
 from .vae import VAE, BetaVAE
 
-MODELS: Registry = Registry("model")
+OBJECTIVES: Registry = Registry("objective")
 """Objective families: name → frozen config dataclass (callable as the objective)."""
-MODELS.register("vae", VAE)
-MODELS.register("betavae", BetaVAE)
-MODELS.register("annealed", AnnealedVAE)
-MODELS.register("tcvae", BetaTCVAE)
+OBJECTIVES.register("vae", VAE)
+OBJECTIVES.register("betavae", BetaVAE)
+OBJECTIVES.register("annealed", AnnealedVAE)
+OBJECTIVES.register("tcvae", BetaTCVAE)
 
 
 def hyperparameter_names(model: str) -> tuple[str, ...]:
-    return tuple(f.name for f in dataclasses.fields(MODELS.get(model)))
+    return tuple(f.name for f in dataclasses.fields(OBJECTIVES.get(model)))
 
 
 def make_objective(model: str, **hparams):
     """Build an objective, rejecting unknown hyper-parameters with the accepted ones named."""
-    cls = MODELS.get(model)
+    cls = OBJECTIVES.get(model)
     allowed = hyperparameter_names(model)
     unknown = sorted(set(hparams) - set(allowed))
     if unknown:
@@ -45,4 +45,4 @@ def build_model(architecture: str, channels: int, latent_dim: int = 10, objectiv
     return GaussianVAE(*build_networks(architecture, channels, latent_dim), objective=objective)
 
 
-__all__ = ["VAEModel", "ARCHITECTURES", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "GaussianVAE", "MODELS", "VAE", "build_model", "hyperparameter_names", "make_objective"]
+__all__ = ["VAEModel", "ARCHITECTURES", "AnnealedVAE", "BetaTCVAE", "BetaVAE", "GaussianVAE", "OBJECTIVES", "VAE", "build_model", "hyperparameter_names", "make_objective"]

@@ -2,7 +2,7 @@
 
 loss = recon + γ·|KL − C(step)|, with C(step) = min(C_max, C_max·step / anneal_steps) rising
 linearly from 0 (disentanglement_lib's ``annealed_vae``: γ = 1000, iteration_threshold = 100,000;
-KL summed over latents and averaged over the batch; no separate β·KL term; PROTOCOLS §2.3).
+KL summed over latents and averaged over the batch; no separate β·KL term; ``docs/objectives.md``).
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 import torch
 
+from .hparams import require_nonnegative, require_positive_int
 from .vae import _base_terms
 
 
@@ -21,8 +22,8 @@ class AnnealedVAE:
     anneal_steps: int = 100_000
 
     def __post_init__(self) -> None:
-        if self.anneal_steps <= 0:
-            raise ValueError("anneal_steps must be positive (the step at which C reaches c_max)")
+        require_nonnegative(self, "c_max", "gamma")
+        require_positive_int(self, "anneal_steps")  # the step at which C reaches c_max
 
     def capacity(self, step: int) -> float:
         """C(step) in nats."""

@@ -1,5 +1,5 @@
 """Reconstruction terms: negative log-likelihood per image, summed over pixels and channels, then
-averaged over the batch (disentanglement_lib's reduction; PROTOCOLS §2.1). β values in this suite are
+averaged over the batch (disentanglement_lib's reduction; ``docs/objectives.md``). β values in this suite are
 always relative to this sum-over-pixels / mean-over-batch reduction."""
 
 from __future__ import annotations

@@ -10,6 +10,8 @@
 
 TF "same" padding on even inputs maps to ``padding=1`` for k4/s2 and ``padding=0`` for k2/s2.
 Every decoder returns logits (or means, for the Gaussian likelihood) of shape (B, C, 64, 64).
+
+Protocol: ``docs/objectives.md#networks``.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ of size B from ℓ[i, j, d] = log q(z_d^(i) | x_j), with the dataset size N:
   Σ_d ℓ[i,j,d]) with W[i, i] = 1/N (the sample's own posterior, **on the diagonal**), one other entry
   per row (N − M)/(N·M) and the rest 1/M; rows sum to 1.
 
-Deliberate differences from reference code (PROTOCOLS §2.4): the authors' MSS weight matrix puts
+Deliberate differences from reference code (``docs/objectives.md``): the authors' MSS weight matrix puts
 1/N in column 0 instead of the diagonal (copied into two ports) — we use the paper's weights; and the
 log(N·B) constants are kept, so the logged TC is the estimate itself, not offset by −(D−1)·log(N·B)
 as in disentanglement_lib, which makes it go negative.
@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import torch
 
 from .gaussian import log_normal, log_standard_normal, pairwise_log_density
+from .hparams import require_nonnegative
 from .vae import _base_terms
 
 
@@ -74,6 +75,7 @@ class BetaTCVAE:
     dataset_size: int = 737_280
 
     def __post_init__(self) -> None:
+        require_nonnegative(self, "alpha", "beta", "gamma")
         if self.estimator not in ("mws", "mss"):
             raise ValueError(f"estimator must be 'mws' or 'mss', got {self.estimator!r}")
         if self.dataset_size < 2:

@@ -2,7 +2,7 @@
 Concepts with a Constrained Variational Framework").
 
 loss = recon + β·KL, recon summed over pixels and KL summed over latents, both averaged over the
-batch (disentanglement_lib's reduction, so β = 4 here is the paper's/dlib's β = 4; PROTOCOLS §2.1–2.2).
+batch (disentanglement_lib's reduction, so β = 4 here is the paper's/dlib's β = 4; ``docs/objectives.md``).
 """
 
 from __future__ import annotations
@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import torch
 
 from .gaussian import kl_per_latent
+from .hparams import require_nonnegative
 
 
 def _base_terms(recon: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -24,6 +25,9 @@ class BetaVAE:
     """β-VAE objective; β = 1 is the plain VAE."""
 
     beta: float = 1.0
+
+    def __post_init__(self) -> None:
+        require_nonnegative(self, "beta")
 
     def __call__(self, recon, mu, logvar, z, step: int) -> dict[str, torch.Tensor]:
         t = _base_terms(recon, mu, logvar)
@@ -38,5 +42,6 @@ class VAE(BetaVAE):
     beta: float = 1.0
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if self.beta != 1.0:
             raise ValueError("vae has β = 1 by definition; use model 'betavae' for other β")

@@ -18,11 +18,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.io import atomic_write_text
+from core.io import atomic_write_text
+from metrics.registry import suite_names
 
 from .records import family_label, load_records
 
-SUPERVISED = ("beta_vae", "factor_vae", "mig", "dci", "sap", "modularity_explicitness")
+SUPERVISED = suite_names(supervised_only=True)
 
 
 def _config_label(rec: dict) -> str:

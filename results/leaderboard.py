@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmark.io import atomic_write_text
+from core.io import atomic_write_text
 
 from .records import family_label, load_external, load_records, metric_columns
 
@@ -47,13 +47,19 @@ def _cell(v) -> str:
     return "–" if v is None else f"{v[0]:.3f} ± {v[1]:.3f} (n={v[2]})"
 
 
-def render(rows, cols, fmt: str, title: str) -> str:
+def table_cells(rows, cols) -> tuple[list[str], list[list[str]]]:
+    """(headers, body) of the leaderboard as formatted strings: the one table every format renders."""
     headers = ["dataset", "family", "hyper-parameters", "seeds", "reconstruction ↓"] + [
         f"{n}.{k} {'↑' if hib else '↓'}" for n, k, hib in cols
     ]
     body = [[r["dataset"], r["family"], r["hparams"] or "—", str(r["n"]), _cell(r["reconstruction"])]
             + [_cell(r[f"{n}.{k}"]) + (f" #{r[f'rank.{n}.{k}']}" if r.get(f"rank.{n}.{k}") else "") for n, k, _ in cols]
             for r in rows]
+    return headers, body
+
+
+def render(rows, cols, fmt: str, title: str) -> str:
+    headers, body = table_cells(rows, cols)
     if fmt == "csv":
         buf = io.StringIO()
         w = csv.writer(buf, lineterminator="\n")
@@ -87,11 +93,17 @@ def best_per_family(rows, cols) -> list[dict]:
 
 def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_dir: str | Path | None = None) -> Path:
     """Rebuild ``leaderboard.<fmt>`` (and the per-family best view for md) from stored records."""
+    path = Path(out_dir or study_dir) / f"leaderboard.{fmt}"
+    atomic_write_text(path, leaderboard_text(study_dir, study, fmt))
+    return path
+
+
+def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md") -> str:
+    """The leaderboard of the stored records as text in ``fmt`` (writes nothing)."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
     records = load_records(study_dir)
     rows, cols = aggregate(records)
-    out = Path(out_dir or study_dir)
     text = render(rows, cols, fmt, f"Leaderboard — study `{study}` ({len(records)} runs)")
     if fmt == "md":
         text += "\n## Best configuration per family\n\n" + render(best_per_family(rows, cols), cols, "md", "best").split("\n\n", 2)[2]
@@ -109,6 +121,4 @@ def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_di
                     for r in external]
             text += "\n## External representations\n\n" + tabulate(body, headers=["name", "dataset", "encoder"] + [f"{n}.{k}" for n, k in ext_cols],
                                                                       tablefmt="github", disable_numparse=True) + "\n"
-    path = out / f"leaderboard.{fmt}"
-    atomic_write_text(path, text)
-    return path
+    return text

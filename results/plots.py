@@ -3,17 +3,16 @@ per-latent KL over training."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
-
 import numpy as np  # noqa: E402
 
-from benchmark.io import atomic_write  # noqa: E402
+from core.io import atomic_write  # noqa: E402
+from core.layout import read_log  # noqa: E402
 
 from .records import family_label, metric_columns  # noqa: E402
 
@@ -60,7 +59,7 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
 
 def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Path:
     """Per-latent KL over training steps from a run's log (capacity annealing: latents switch on one by one)."""
-    log = [json.loads(l) for l in (Path(run_dir) / "train_log.jsonl").read_text().splitlines() if l.strip()]
+    log = read_log(run_dir)
     steps = [r["step"] for r in log]
     kl = list(zip(*[r["kl_per_latent"] for r in log]))
     fig, ax = plt.subplots(figsize=(6.4, 3.8))

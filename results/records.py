@@ -10,7 +10,7 @@ import json
 import warnings
 from pathlib import Path
 
-SCHEMA_VERSION = 1
+from core.layout import RESULT, SCHEMA_VERSION
 
 
 def upgrade(record: dict, path: Path) -> dict | None:
@@ -25,7 +25,7 @@ def upgrade(record: dict, path: Path) -> dict | None:
 def load_records(study_dir: str | Path, include_failed: bool = False) -> list[dict]:
     """All usable records of a study folder, sorted by cell index (deterministic order)."""
     out = []
-    for path in sorted(Path(study_dir).glob("*/result.json")):
+    for path in sorted(Path(study_dir).glob(f"*/{RESULT}")):
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -59,7 +59,7 @@ def family_label(rec: dict) -> tuple[str, str]:
 def load_external(study_dir: str | Path) -> list[dict]:
     """Records of external representations (``python -m benchmark evaluate``), sorted by path."""
     out = []
-    for path in sorted(Path(study_dir).glob("external/*/result.json")):
+    for path in sorted(Path(study_dir).glob(f"external/*/{RESULT}")):
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):

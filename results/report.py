@@ -10,11 +10,14 @@ from pathlib import Path
 
 from jinja2 import Environment
 
-from benchmark.io import atomic_write_text
+from core.io import atomic_write_text
+from core.layout import LOG, TRAVERSALS
 
-from .leaderboard import aggregate, render
+from .leaderboard import aggregate, table_cells
 from .plots import kl_curve_plot, mi_heatmap
 from .records import family_label, load_records
+from .stability import runs_table
+from .stability_report import VARIANCE_HEADERS, variance_rows
 
 _SORT_JS = """
 document.querySelectorAll('table.sortable').forEach(function (table) {
@@ -61,10 +64,7 @@ def _img(path: Path, alt: str) -> str:
     return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{data}">'
 
 
-def _md_to_html_table(md_table: str) -> str:
-    lines = [l for l in md_table.strip().splitlines() if l.startswith("|")]
-    head = [c.strip() for c in lines[0].strip("|").split("|")]
-    rows = [[c.strip() for c in l.strip("|").split("|")] for l in lines[2:]]
+def _html_table(head: list[str], rows: list[list[str]]) -> str:
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     trs = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
     return f'<table class="sortable"><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>'
@@ -80,17 +80,15 @@ def build_report(study_dir: str | Path, study: str) -> Path:
     rows, cols = aggregate(records)
     parts = [f'<p class="note">{len(records)} runs; mean ± std over seeds (n); #k = rank; ↑ higher is better, ↓ lower. '
              "Click a column header to sort.</p>", "<h2>Leaderboard</h2>",
-             _md_to_html_table(render(rows, cols, "md", "x").split("\n\n", 2)[2])]
+             _html_table(*table_cells(rows, cols))]
     for name, title in [("tradeoff.png", "Reconstruction vs disentanglement"), ("seed_spread.png", "Seed spread"),
                         ("rank_correlation.png", "Metric agreement"), ("kl_over_training.png", "Per-latent KL over training"),
                         ("budget_curves.png", "Metrics over the training budget"), ("best_traversals.png", "Traversals of the best run (discrete MIG)")]:
         if (d / name).exists():
             parts += [f"<h2>{title}</h2>", _img(d / name, title)]
-    if (d / "stability.md").exists():
-        parts += ["<h2>Seed stability</h2>"]
-        text = (d / "stability.md").read_text()
-        section = text.split("## Share of each metric's variance", 1)[1].split("\n\n", 1)[1].split("\n\n", 1)[0]
-        parts.append(_md_to_html_table(section))
+    df, metric_names = runs_table(records)
+    parts += ["<h2>Seed stability: share of each metric's variance explained by family, hyper-parameter and seed</h2>",
+              _html_table(list(VARIANCE_HEADERS), [list(r) for r in variance_rows(df, metric_names)])]
     links = []
     for r in records:
         run_dir = Path(r["_path"]).parent
@@ -102,11 +100,11 @@ def build_report(study_dir: str | Path, study: str) -> Path:
                                f"<td>{html.escape(v['protocol'])}</td></tr>" for m, v in sorted(r["metrics"].items()))
         body.append(f'<table class="sortable"><thead><tr><th>metric</th><th>value</th><th>score</th><th>protocol</th></tr></thead><tbody>{metrics_rows}</tbody></table>')
         kl_png = run_dir / "kl_curves.png"
-        if (run_dir / "train_log.jsonl").exists():
+        if (run_dir / LOG).exists():
             kl_curve_plot(run_dir, kl_png, f"Per-latent KL — {label}")
             body += ["<h2>Per-latent KL over training</h2>", _img(kl_png, "KL curves")]
-        if (run_dir / "traversals.png").exists():
-            body += ["<h2>Latent traversals</h2>", _img(run_dir / "traversals.png", "traversals")]
+        if (run_dir / TRAVERSALS).exists():
+            body += ["<h2>Latent traversals</h2>", _img(run_dir / TRAVERSALS, "traversals")]
         if r.get("run", {}).get("mi_latent_factor"):
             mi_png = run_dir / "mi_heatmap.png"
             mi_heatmap(r["run"]["mi_latent_factor"], r["run"]["factor_names"], mi_png, f"MI — {label}")

@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from benchmark.io import atomic_write_text
+from core.io import atomic_write_text
+from core.layout import EVAL_SEEDS
 
 from .plots import rank_correlation_heatmap, seed_spread_plot
 from .records import load_records
@@ -20,7 +21,7 @@ def eval_seed_table(records: list[dict]) -> pd.DataFrame | None:
     (``eval_seeds.json`` in run folders), next to the std over training seeds."""
     rows = []
     for r in records:
-        p = Path(r["_path"]).parent / "eval_seeds.json"
+        p = Path(r["_path"]).parent / EVAL_SEEDS
         if not p.exists():
             continue
         by_seed = json.loads(p.read_text())
@@ -34,6 +35,18 @@ def eval_seed_table(records: list[dict]) -> pd.DataFrame | None:
                                                      mean_std_over_eval_seeds=("std_over_eval_seeds", "mean")).reset_index()
 
 
+VARIANCE_HEADERS = ("metric", "family", "hyper-parameter", "seed", "rank-flip probability")
+
+
+def variance_rows(df: pd.DataFrame, metrics: list[str]) -> list[tuple[str, ...]]:
+    """Formatted rows of the variance-share table (reconstruction first), as ``VARIANCE_HEADERS``."""
+    rows = []
+    for m in ["reconstruction"] + metrics:
+        v = variance_decomposition(df, m)
+        rows.append((m, f"{v['family']:.2f}", f"{v['hyperparameter']:.2f}", f"{v['seed']:.2f}", f"{rank_flip_probability(df, m):.3f}"))
+    return rows
+
+
 def build_stability(study_dir: str | Path, study: str) -> list[Path]:
     d = Path(study_dir)
     records = load_records(d)
@@ -42,10 +55,9 @@ def build_stability(study_dir: str | Path, study: str) -> list[Path]:
     df, metrics = runs_table(records)
     lines = [f"# Seed stability — study `{study}` ({len(records)} runs)", ""]
     lines += ["## Share of each metric's variance explained by family, hyper-parameter and seed", "",
-              "| metric | family | hyper-parameter | seed | rank-flip probability |", "|---|---|---|---|---|"]
-    for m in ["reconstruction"] + metrics:
-        v = variance_decomposition(df, m)
-        lines.append(f"| {m} | {v['family']:.2f} | {v['hyperparameter']:.2f} | {v['seed']:.2f} | {rank_flip_probability(df, m):.3f} |")
+              "| " + " | ".join(VARIANCE_HEADERS) + " |", "|---|---|---|---|---|"]
+    for row in variance_rows(df, metrics):
+        lines.append("| " + " | ".join(row) + " |")
     lines += ["", "Rank-flip probability: for two configurations, the chance their order by mean swaps when seeds are "
               "resampled (bootstrap), averaged over all pairs; 0.5 means seeds decide the ranking.", ""]
     lines += ["## Per configuration: mean, std over seeds, 95 % bootstrap CI of the mean", ""]

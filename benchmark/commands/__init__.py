@@ -1,5 +1,6 @@
 """One module per CLI command group; each exposes ``register(subparsers)``."""
 
-from . import datasets_cmd, evaluate_cmd, study_cmds, submission_cmds, train_cmd
+from . import datasets_cmd, evaluate_cmd, results_cmd, study_cmd, submission_cmd, train_cmd
 
-REGISTRARS = [study_cmds.register, submission_cmds.register, datasets_cmd.register, train_cmd.register, evaluate_cmd.register]
+REGISTRARS = [study_cmd.register, results_cmd.register, train_cmd.register, evaluate_cmd.register, submission_cmd.register,
+              datasets_cmd.register]

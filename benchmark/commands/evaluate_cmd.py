@@ -1,9 +1,11 @@
-"""``python -m benchmark evaluate-codes CODES.npz``: score codes computed elsewhere."""
+"""``evaluate-codes`` (codes computed elsewhere) and ``evaluate`` (any encoder): scoring without training."""
 
 from __future__ import annotations
 
 import argparse
 import json
+
+from .common import add_store_arg
 
 
 def register(sub) -> None:
@@ -25,21 +27,64 @@ def register(sub) -> None:
     p.add_argument("--full", action="store_true", help="print full records (protocol, settings, versions, timings), not only values")
     p.set_defaults(func=_evaluate_codes)
 
+    e = sub.add_parser("evaluate", help="score any encoder (torch.export .pt2, TorchScript .pt or module:function) with the metric suite",
+                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                       description="Score a representation without training: --encoder FILE.pt2 (a torch.export program with a dynamic "
+                       "batch dimension; FILE.pt TorchScript is still read, but torch deprecates it), returning mean "
+                       "codes or (mean, log-variance), or module:function (importable; images (B, C, 64, 64) float32 "
+                       "tensor → (B, D) codes or (mean, log-variance)). The result enters the study's 'external "
+                       "representations' leaderboard section. Nothing is stored if the encoder fails its checks.")
+    e.add_argument("--encoder", required=True, help="FILE.pt2, FILE.pt or module:function")
+    e.add_argument("--dataset", required=True, help="dataset name")
+    e.add_argument("--data-path", default=None, help="file/folder for official-file datasets")
+    e.add_argument("--name", default=None, help="label in the leaderboard (default: the encoder's name)")
+    e.add_argument("--metrics", default=None, help="comma-separated metrics (default: the standard suite)")
+    e.add_argument("--preset", default="dlib", choices=["dlib", "quick"], help="metric sample budgets")
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--study", default="quick", help="study whose leaderboard lists the result")
+    add_store_arg(e)
+    e.set_defaults(func=_evaluate)
+
+
+
+_NPZ_HINT = "save with np.savez(path, codes=…, factors=…, factor_sizes=…)"
+
+
+def _load_npz(path: str) -> dict:
+    """The arrays of an npz file, read eagerly, or a one-line error saying what the file is instead."""
+    import zipfile
+
+    import numpy as np
+
+    try:
+        with open(path, "rb") as f:
+            head = f.read(6)
+    except IsADirectoryError:
+        raise ValueError(f"{path} is a folder, not an npz file; {_NPZ_HINT}") from None
+    if head[:6] == b"\x93NUMPY":
+        raise ValueError(f"{path} is a single-array .npy file, not an npz archive; {_NPZ_HINT}")
+    if head[:4] != b"PK\x03\x04":
+        raise ValueError(f"{path} is not an npz archive (it does not start like a zip file); {_NPZ_HINT}")
+    try:
+        with np.load(path, allow_pickle=False) as npz:
+            data = {k: npz[k] for k in npz.files}
+    except (zipfile.BadZipFile, EOFError, OSError, ValueError, KeyError) as exc:
+        reason = "it holds Python objects, which are never unpickled" if "pickle" in str(exc) else f"{type(exc).__name__}: {exc}"
+        raise ValueError(f"{path} is a damaged or truncated npz archive ({reason}); {_NPZ_HINT}") from None
+    missing = [k for k in ("codes", "factors", "factor_sizes") if k not in data]
+    if missing:
+        raise ValueError(f"{path}: missing key(s) {', '.join(missing)}; expected codes (N×D), factors (N×K int), factor_sizes (K)")
+    return data
+
 
 def _evaluate_codes(args: argparse.Namespace) -> int:
     import numpy as np
 
     from metrics import DEFAULT_METRICS, METRICS, TableSource, evaluate_source
 
-    try:
-        data = np.load(args.codes, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{args.codes}: not a readable npz file ({exc}); save with np.savez(path, codes=…, factors=…, factor_sizes=…)") from None
-    missing = [k for k in ("codes", "factors", "factor_sizes") if k not in data.files]
-    if missing:
-        raise ValueError(f"{args.codes}: missing key(s) {', '.join(missing)}; expected codes (N×D), factors (N×K int), factor_sizes (K)")
-    names = [str(n) for n in data["factor_names"]] if "factor_names" in data.files else None
-    source = TableSource(data["codes"], data["factors"], data["factor_sizes"], names, data["logvar"] if "logvar" in data.files else None)
+    data = _load_npz(args.codes)
+    names = [str(n) for n in data["factor_names"]] if "factor_names" in data else None
+    source = TableSource(data["codes"], data["factors"], data["factor_sizes"], names, data.get("logvar"))
     if args.metrics:
         wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
         for m in wanted:
@@ -54,4 +99,14 @@ def _evaluate_codes(args: argparse.Namespace) -> int:
     result = evaluate_source(source, wanted, seed=args.seed, preset=args.preset, n_jobs=args.jobs)
     out = result if args.full else {m: r["values"] for m, r in result.items()}
     print(json.dumps(out, sort_keys=True))
+    return 0
+
+
+def _evaluate(args) -> int:
+    from benchmark.external import evaluate_external
+
+    path, record = evaluate_external(args.encoder, args.dataset, args.data_path, args.name, args.metrics, args.preset,
+                                     args.seed, args.study, args.store)
+    print(json.dumps({m: r["values"] for m, r in record["metrics"].items()}, sort_keys=True))
+    print(f"stored {path}")
     return 0

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from datasets import dataset_names
-from models import MODELS
+from models import OBJECTIVES
 
 _HPARAM_FLAGS = {  # CLI flag → objective hyper-parameter
     "beta": "beta", "alpha": "alpha", "gamma": "gamma", "c_max": "c_max", "anneal_steps": "anneal_steps",
@@ -26,7 +27,7 @@ def register(sub) -> None:
     )
     p.add_argument("--dataset", default="dsprites", help=f"one of: {', '.join(dataset_names())}")
     p.add_argument("--data-path", default=None, help="file/folder for official-file datasets")
-    p.add_argument("--model", default="betavae", help=f"objective family: {', '.join(MODELS.names())}")
+    p.add_argument("--model", default="betavae", help=f"objective family: {', '.join(OBJECTIVES.names())}")
     p.add_argument("--beta", type=float, default=None, help="betavae: KL weight; tcvae: total-correlation weight")
     p.add_argument("--alpha", type=float, default=None, help="tcvae: index-code mutual-information weight")
     p.add_argument("--gamma", type=float, default=None, help="annealed: |KL − C| weight (1000); tcvae: dimension-wise KL weight (1)")
@@ -55,7 +56,10 @@ def register(sub) -> None:
 def _train(args: argparse.Namespace) -> int:
     from benchmark.config import RunConfig
     from benchmark.training import DivergenceError, train
+    from core.layout import CHECKPOINT, CODES, LOG
 
+    if args.threads is not None and args.threads <= 0:
+        raise ValueError(f"--threads must be a positive integer, got {args.threads}; omit it for torch's default")
     hparams = {name: getattr(args, flag) for flag, name in _HPARAM_FLAGS.items() if getattr(args, flag) is not None}
     config = RunConfig(
         dataset=args.dataset, data_path=args.data_path, model=args.model, hparams=tuple(hparams.items()),
@@ -67,10 +71,11 @@ def _train(args: argparse.Namespace) -> int:
     try:
         result = train(config, args.out, progress=True, threads=args.threads)
     except DivergenceError as exc:
-        print(f"error: {exc}")
+        print(f"error: {exc}", file=sys.stderr)
         return 1
     resumed = f" (resumed at step {result.resumed_from})" if result.resumed_from else ""
     terms = ", ".join(f"{k} {v:.3f}" for k, v in result.final_terms.items())
     print(f"done: {result.steps} steps{resumed}, {result.images_per_second:,.0f} images/s; {terms}")
-    print(f"log: {result.out_dir}/train_log.jsonl  checkpoint: {result.out_dir}/checkpoint.pt  codes: {result.out_dir}/codes.h5")
+    out = result.out_dir
+    print(f"log: {out / LOG}  checkpoint: {out / CHECKPOINT}  codes: {out / CODES}")
     return 0

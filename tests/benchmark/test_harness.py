@@ -149,14 +149,14 @@ def test_kill_9_worker_mid_cell_then_rerun_equals_uninterrupted(reference_store,
 def test_failed_cell_is_recorded_and_others_continue(tmp_path, monkeypatch, capsys):
     import benchmark.runner as runner
 
-    real = runner.evaluate_cell
+    real = runner.score_trained
 
     def flaky(cell, out, *args, **kwargs):
         if cell.config.model == "tcvae":
             raise RuntimeError("simulated evaluation failure")
         return real(cell, out, *args, **kwargs)
 
-    monkeypatch.setattr(runner, "evaluate_cell", flaky)
+    monkeypatch.setattr(runner, "score_trained", flaky)
     assert main(["run", "--study", "smoke", "--store", str(tmp_path), "--jobs", "1"]) == 1
     out = capsys.readouterr().out
     assert "failed 1" in out and "simulated evaluation failure" in out
@@ -208,3 +208,33 @@ def test_non_finite_values_become_null_and_are_listed():
     out = _json_safe({"metrics": {"u": {"values": {"tc": np.float64("nan"), "ok": 1.0}}}, "kl": [0.5, float("inf")]}, bad=bad)
     assert out == {"metrics": {"u": {"values": {"tc": None, "ok": 1.0}}}, "kl": [0.5, None]}
     assert bad == ["metrics.u.values.tc", "kl[1]"]
+
+
+def _gone(pid: int) -> bool:
+    """True when the process has exited (a zombie counts: it runs nothing)."""
+    try:
+        with open(f"/proc/{pid}/status") as f:
+            return any(line.startswith("State:") and "Z" in line.split()[1] for line in f)
+    except FileNotFoundError:
+        return True
+
+
+def test_pool_worker_exits_when_the_runner_dies():
+    """A worker that outlives its runner would keep training a cell nobody waits for; it must end itself."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    worker = ("from benchmark.runner import exit_with_parent; import time; exit_with_parent(0.1); "
+              "print('ready', flush=True); time.sleep(120)")
+    runner = ("import subprocess, sys, time; p = subprocess.Popen([sys.executable, '-c', %r]); "
+              "print(p.pid, flush=True); time.sleep(120)" % worker)
+    parent = subprocess.Popen([sys.executable, "-c", runner], stdout=subprocess.PIPE, text=True, cwd=root)
+    child = int(parent.stdout.readline())
+    assert parent.stdout.readline().strip() == "ready"
+    parent.kill()
+    parent.wait()
+    deadline = time.monotonic() + 15
+    while not _gone(child) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    gone = _gone(child)
+    if not gone:
+        os.kill(child, signal.SIGKILL)
+    assert gone, "the worker kept running after its runner was killed"

@@ -90,6 +90,7 @@ def test_check_reports_failures_instead_of_crashing(tmp_path, capsys):
     assert "FAIL" in capsys.readouterr().out
 
 
+@pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # the legacy format, still accepted
 def test_external_torchscript_encoder_enters_external_section(tmp_path, capsys):
     from models.networks import ConvEncoder
 
@@ -106,6 +107,24 @@ def test_external_torchscript_encoder_enters_external_section(tmp_path, capsys):
     (store / "smoke").mkdir(exist_ok=True)
     text = build_leaderboard(store / "smoke", "smoke").read_text()
     assert "## External representations" in text and "random-conv" in text
+
+
+def test_external_exported_program_is_the_primary_format(tmp_path, capsys):
+    from models.networks import ConvEncoder
+
+    torch.manual_seed(0)
+    enc = ConvEncoder(1, 6).eval()
+    program = torch.export.export(enc, (torch.rand(2, 1, 64, 64),), dynamic_shapes=({0: torch.export.Dim("batch", min=1, max=4096)},))
+    enc_path = tmp_path / "enc.pt2"
+    torch.export.save(program, enc_path)
+    store = tmp_path / "store"
+    args = ["evaluate", "--encoder", str(enc_path), "--dataset", "tiny", "--metrics", "mig", "--preset", "quick",
+            "--study", "smoke", "--store", str(store), "--name", "exported"]
+    assert main(args) == 0
+    assert set(json.loads(capsys.readouterr().out.splitlines()[0])) == {"mig"}
+    (tmp_path / "junk.pt2").write_bytes(b"not a program")
+    assert main(args[:2] + [str(tmp_path / "junk.pt2")] + args[3:]) == 2
+    assert "not a torch.export program" in capsys.readouterr().err
 
 
 def _nan_encoder(x):

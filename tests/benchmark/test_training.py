@@ -8,9 +8,11 @@ import h5py
 import pytest
 import torch
 
+from benchmark.checkpoint import load_checkpoint
 from benchmark.cli import main
 from benchmark.config import RunConfig
-from benchmark.training import CHECKPOINT, DivergenceError, load_checkpoint, read_log, train
+from benchmark.training import DivergenceError, train
+from core.layout import CHECKPOINT, read_log
 from datasets.tiny import Tiny
 
 FAST = dict(dataset="tiny", batch_size=16, log_every=5, checkpoint_every=10, eval_samples=64, lr=1e-3)
@@ -117,7 +119,8 @@ def test_train_cli_help_and_bad_model(capsys):
 
 def test_snapshots_survive_a_resume_and_equal_shorter_runs(tmp_path):
     """A snapshot at step k of a resumed run holds the same parameters as a k-step run (constant lr)."""
-    from benchmark.training import load_trained_model, snapshot_path
+    from benchmark.checkpoint import load_trained_model
+    from core.layout import snapshot_path
 
     cfg = RunConfig(model="betavae", hparams=(("beta", 4),), steps=40, snapshot_steps=(20, 40), **FAST)
     train(cfg, tmp_path / "long", stop_after=30)  # interrupted after the first snapshot

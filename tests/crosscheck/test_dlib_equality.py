@@ -28,7 +28,7 @@ TOL = 1e-6
 
 
 class SyntheticData:
-    """The reference's synthetic check (PROTOCOLS §3.14): full grid, observations = factor classes."""
+    """The reference's synthetic check (``docs/metrics.md``): full grid, observations = factor classes."""
 
     num_factors = len(SIZES)
     factors_num_values = list(SIZES)

@@ -12,6 +12,7 @@ import torch
 from scipy.io import savemat
 
 import datasets.official as off
+import datasets.official_scans as scans
 from datasets import get_dataset
 
 
@@ -118,9 +119,9 @@ def _write_norb(path, array, magic):
 
 
 def test_smallnorb_norb_binary(tmp_path, monkeypatch):
-    monkeypatch.setattr(off, "SMALLNORB_FACTORS", (("category", 2), ("elevation", 2), ("azimuth", 2), ("lighting", 2)))
+    monkeypatch.setattr(scans, "SMALLNORB_FACTORS", (("category", 2), ("elevation", 2), ("azimuth", 2), ("lighting", 2)))
     combos = _grid((2, 2, 2, 2))  # category, elevation, azimuth, lighting
-    for part, instances in zip(off._NORB_PARTS, ([0, 1], [2])):
+    for part, instances in zip(scans._NORB_PARTS, ([0, 1], [2])):
         rows = [(c, i, e, 2 * a, l) for c, e, a, l in combos for i in instances]
         cat = np.array([r[0] for r in rows])
         info = np.array([r[1:] for r in rows])
@@ -134,13 +135,13 @@ def test_smallnorb_norb_binary(tmp_path, monkeypatch):
     x = ds.observations(np.array([[1, 0, 1, 1]] * 50), np.random.default_rng(0))
     vals = set(np.round(x[:, 0, 32, 32].numpy() * 255).astype(int).tolist())
     assert vals == {10, 11, 12}  # category 1, instances 0..2 redrawn per render
-    (tmp_path / f"{off._NORB_PARTS[0]}-cat.mat").write_bytes(b"\x00" * 32)
+    (tmp_path / f"{scans._NORB_PARTS[0]}-cat.mat").write_bytes(b"\x00" * 32)
     with pytest.raises(off.DatasetFileError, match="NORB binary matrix"):
         get_dataset("smallnorb", str(tmp_path))
 
 
 def test_cars3d_mat_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(off, "CARS3D_OBJECTS", 3)
+    monkeypatch.setattr(scans, "CARS3D_OBJECTS", 3)
     for obj in range(3):
         im = np.zeros((128, 128, 3, 24, 4), np.uint8)
         for azi in range(24):

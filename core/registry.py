@@ -51,6 +51,10 @@ class Registry(Generic[T]):
         except KeyError:
             raise UnknownNameError(self.unknown_message(name)) from None
 
+    def items(self) -> list[tuple[str, T]]:
+        """(name, object) pairs in registration order."""
+        return list(self._items.items())
+
     def names(self) -> list[str]:
         return sorted(self._items)
 

@@ -1,4 +1,5 @@
-"""Atomic file writes: write a temp file in the target folder, fsync, then ``os.replace``."""
+"""Atomic file writes (a temp file in the target folder, fsync, then ``os.replace``) and JSON reads
+whose errors name the file."""
 
 from __future__ import annotations
 
@@ -40,6 +41,22 @@ def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
     return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
 
 
+class CorruptFileError(ValueError):
+    """A stored file exists but cannot be read as what it should be; the message names the file."""
+
+
 def read_json(path: str | os.PathLike) -> Any:
-    with open(path, encoding="utf-8") as f:
-        return json.load(f)
+    """Parse a JSON file; a malformed or unreadable one raises :class:`CorruptFileError` naming it
+    (a missing one raises ``FileNotFoundError`` as usual)."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except UnicodeDecodeError as exc:
+        raise CorruptFileError(f"{path} is not UTF-8 text ({exc.reason}); restore it or delete it to start that step again") from None
+    except json.JSONDecodeError as exc:
+        raise CorruptFileError(f"{path} is not valid JSON ({exc.msg} at line {exc.lineno}); restore it or delete it to start "
+                               "that step again") from None
+    except RecursionError:
+        raise CorruptFileError(f"{path} nests JSON too deeply to be a file of this suite; restore it or delete it") from None
+    except IsADirectoryError:
+        raise CorruptFileError(f"{path} is a folder, not a JSON file; move it away") from None

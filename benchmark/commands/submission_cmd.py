@@ -1,11 +1,10 @@
-"""``check-submission``, ``submit`` and ``evaluate`` (external encoders)."""
+"""``check-submission`` and ``submit``: bringing a new model to the leaderboard."""
 
 from __future__ import annotations
 
 import argparse
-import json
 
-from .study_cmds import add_store_arg
+from .common import add_store_arg
 
 
 def register(sub) -> None:
@@ -14,6 +13,7 @@ def register(sub) -> None:
                        "shapes, finite losses, that the loss falls over a few dozen steps, determinism for a seed, and "
                        "that a checkpoint saves and reloads. Prints PASS/FAIL per check. Submission code runs as you.")
     c.add_argument("path", help="the submission .py file")
+    c.add_argument("--timeout", type=float, default=300.0, help="seconds before a hanging submission counts as failed (default 300)")
     c.set_defaults(func=_check)
 
     s = sub.add_parser("submit", help="train + evaluate a submission over a study's datasets and seeds",
@@ -27,28 +27,13 @@ def register(sub) -> None:
     add_store_arg(s)
     s.set_defaults(func=_submit)
 
-    e = sub.add_parser("evaluate", help="score any encoder (TorchScript file or module:function) with the metric suite",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                       description="Score a representation without training: --encoder FILE.pt (TorchScript, returns mean "
-                       "codes or (mean, log-variance)) or module:function (importable; images (B, C, 64, 64) float32 "
-                       "tensor → (B, D) codes or (mean, log-variance)). The result enters the study's 'external "
-                       "representations' leaderboard section. Nothing is stored if the encoder fails its checks.")
-    e.add_argument("--encoder", required=True, help="FILE.pt or module:function")
-    e.add_argument("--dataset", required=True, help="dataset name")
-    e.add_argument("--data-path", default=None, help="file/folder for official-file datasets")
-    e.add_argument("--name", default=None, help="label in the leaderboard (default: the encoder's name)")
-    e.add_argument("--metrics", default=None, help="comma-separated metrics (default: the standard suite)")
-    e.add_argument("--preset", default="dlib", choices=["dlib", "quick"], help="metric sample budgets")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--study", default="quick", help="study whose leaderboard lists the result")
-    add_store_arg(e)
-    e.set_defaults(func=_evaluate)
-
 
 def _check(args) -> int:
     from benchmark.submission_check import check_submission
 
-    results = check_submission(args.path)
+    if not args.timeout > 0:
+        raise ValueError(f"--timeout must be a positive number of seconds, got {args.timeout}")
+    results = check_submission(args.path, timeout=args.timeout)
     width = max(len(name) for name, _, _ in results)
     for name, ok, detail in results:
         print(f"{'PASS' if ok else 'FAIL'}  {name:<{width}}  {detail}")
@@ -58,12 +43,12 @@ def _check(args) -> int:
 
 
 def _submit(args) -> int:
-    from benchmark.commands.study_cmds import rebuild_outputs
     from benchmark.executors import run_local
     from benchmark.runner import default_jobs
     from benchmark.store import RunStore
     from benchmark.studies import get_study
     from benchmark.submission_check import submission_cells
+    from results.pipeline import rebuild_outputs
 
     study = get_study(args.study)
     store = RunStore(args.store)
@@ -77,17 +62,7 @@ def _submit(args) -> int:
             print(f"  cell {res['index']} failed: {res['error']}")
         else:
             print(f"  cell {res['index']} {res['state']}")
-    outputs = rebuild_outputs(study.name, store)
+    outputs = rebuild_outputs(store.study_dir(study.name), study.name)
     if outputs:
         print(outputs[0].read_text())
     return 1 if states.get("failed") else 0
-
-
-def _evaluate(args) -> int:
-    from benchmark.external import evaluate_external
-
-    path, record = evaluate_external(args.encoder, args.dataset, args.data_path, args.name, args.metrics, args.preset,
-                                     args.seed, args.study, args.store)
-    print(json.dumps({m: r["values"] for m, r in record["metrics"].items()}, sort_keys=True))
-    print(f"stored {path}")
-    return 0

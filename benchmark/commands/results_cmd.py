@@ -1,0 +1,79 @@
+"""``leaderboard``, ``stability`` and ``report``: outputs rebuilt from a study's stored records."""
+
+from __future__ import annotations
+
+import argparse
+
+from .common import add_store_arg, existing_study_dir, os_error_line
+
+
+def register(sub) -> None:
+    sb = sub.add_parser("stability", help="seed-stability analysis of a study (tables + plots)",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                        description="Per-configuration spread over seeds with bootstrap CIs, the share of each metric's variance "
+                        "explained by family / hyper-parameter / seed, Spearman correlation between metrics, the rank-flip "
+                        "probability, and (with --eval-seeds) evaluation-seed stability: trained models re-scored under "
+                        "several metric seeds (no training). Writes stability.md and plots into the study folder.")
+    sb.add_argument("--study", default="quick")
+    sb.add_argument("--eval-seeds", type=int, default=0, help="re-score models under this many extra metric seeds")
+    sb.add_argument("--eval-runs", type=int, default=4, help="how many runs to re-score for evaluation-seed stability")
+    add_store_arg(sb)
+    sb.set_defaults(func=_stability)
+
+    rp = sub.add_parser("report", help="write the self-contained HTML report of a study",
+                        description="One static HTML page per study (sortable leaderboard, plots, stability) plus a page per run.")
+    rp.add_argument("--study", default="quick")
+    add_store_arg(rp)
+    rp.set_defaults(func=_report)
+
+    lb = sub.add_parser("leaderboard", help="rebuild the leaderboard from stored records",
+                        description="Rebuild the leaderboard deterministically from stored records only (same records → same bytes).")
+    lb.add_argument("--study", default="quick")
+    lb.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"])
+    add_store_arg(lb)
+    lb.set_defaults(func=_leaderboard)
+
+
+def _leaderboard(args) -> int:
+    import sys
+
+    from benchmark.store import RunStore
+    from core.io import atomic_write_text
+    from results.leaderboard import leaderboard_text
+
+    d = existing_study_dir(RunStore(args.store), args.study)
+    text = leaderboard_text(d, args.study, args.format)
+    path = d / f"leaderboard.{args.format}"
+    try:
+        atomic_write_text(path, text)
+    except OSError as exc:  # a read-only store still shows its leaderboard
+        print(f"note: leaderboard not stored: {os_error_line(exc)}", file=sys.stderr)
+        path = None
+    print(text if args.format == "md" or path is None else f"wrote {path}")
+    return 0
+
+
+def _stability(args) -> int:
+    from benchmark.evaluation import rescore_eval_seeds
+    from benchmark.store import RunStore
+    from benchmark.studies import get_study
+    from results.stability_report import build_stability
+
+    store = RunStore(args.store)
+    d = existing_study_dir(store, args.study)
+    if args.eval_seeds:
+        rescore_eval_seeds(get_study(args.study), store, args.eval_seeds, args.eval_runs)
+    paths = build_stability(d, args.study)
+    print(paths[0].read_text())
+    print("outputs: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _report(args) -> int:
+    from benchmark.store import RunStore
+    from results.report import build_report
+
+    store = RunStore(args.store)
+    print(f"wrote {build_report(existing_study_dir(store, args.study), args.study)}")
+    return 0
+

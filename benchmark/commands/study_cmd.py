@@ -1,0 +1,121 @@
+"""``run``, ``studies`` and ``status``: running a study."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+
+from .common import add_store_arg
+
+
+def register(sub) -> None:
+    p = sub.add_parser(
+        "run", help="train + evaluate every unfinished cell of a study, then rebuild the leaderboard",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="Run a study: trains and evaluates every unfinished cell, resumes partial ones from their "
+        "checkpoint, skips finished ones, keeps going when a cell fails (recording why), then prints a summary and "
+        "rebuilds the leaderboard and plots. Safe to run twice at once on the same store (cells are claimed).",
+    )
+    p.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel cells (default: cores ÷ threads per cell)")
+    p.add_argument("--executor", default="local", help="local (process pool), slurm (submitit), dask (distributed)")
+    p.add_argument("--filter", default=None, help="only cells matching e.g. model=betavae,seed=0 (keys: dataset, model, seed, index, any hyper-parameter)")
+    p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
+    p.add_argument("--dask-address", default=None, help="dask scheduler address (tcp://host:8786) for --executor dask")
+    p.add_argument("--slurm-folder", default=None, help="submitit log folder (default: <store>/<study>/_slurm)")
+    p.add_argument("--slurm-cluster", default=None, choices=[None, "slurm", "local", "debug"], help="submitit cluster (default: auto-detect Slurm)")
+    p.add_argument("--slurm-partition", default=None, help="Slurm partition")
+    add_store_arg(p)
+    p.set_defaults(func=_run)
+
+    s = sub.add_parser("studies", help="list studies with cell counts and estimated cost", description="List the built-in studies.")
+    s.set_defaults(func=_studies)
+
+    st = sub.add_parser("status", help="done / running / failed / pending cells of a study", description="Show the state of every cell.")
+    st.add_argument("--study", default="quick")
+    add_store_arg(st)
+    st.set_defaults(func=_status)
+
+
+def _studies(args) -> int:
+    from benchmark.studies import STUDIES, get_study
+
+    for name in STUDIES:
+        st = get_study(name)
+        hours = sum(c.estimated_seconds() for c in st.cells) / 3600
+        print(f"{name:<8} {len(st.cells):>6} cells  ≈ {hours:,.1f} CPU-core-hours at 1 thread/cell  — {st.description}")
+    return 0
+
+
+def _status(args) -> int:
+    from benchmark.store import RunStore
+    from benchmark.studies import get_study
+
+    study, store = get_study(args.study), RunStore(args.store)
+    rows = store.status(study)
+    counts: dict[str, int] = {}
+    for cell, state, detail in rows:
+        counts[state] = counts.get(state, 0) + 1
+        extra = f"  {detail}" if detail else ""
+        print(f"{cell.index:>5}  {state:<8} {cell.label}{extra}")
+    print(", ".join(f"{k}: {v}" for k, v in sorted(counts.items())) + f"  (store {store.root})")
+    return 0
+
+
+
+
+
+
+
+
+def _run(args) -> int:
+    from tqdm import tqdm
+
+    from benchmark.executors import get_executor
+    from benchmark.runner import default_jobs, plan
+    from benchmark.store import RunStore
+    from benchmark.studies import get_study
+
+    study = get_study(args.study)
+    store = RunStore(args.store)
+    executor = get_executor(args.executor)
+    todo, done = plan(study, store, args.filter)
+    threads = max((c.threads for c in todo), default=1)
+    jobs = args.jobs or default_jobs(threads)
+    print(f"study {study.name}: {len(todo) + len(done)} cells selected, {len(done)} already complete, {len(todo)} to run "
+          f"on {args.executor} with {jobs} worker(s) × {threads} thread(s); store {store.root}")
+    if args.dry_run:
+        for c in todo:
+            print(f"  would run {c.index:>5} {c.label}  (≈ {c.estimated_seconds() / 60:.0f} min)")
+        return 0
+    store.prepare(study)
+    kwargs = {}
+    if args.executor == "dask":
+        if not args.dask_address:
+            raise ValueError("--executor dask needs --dask-address tcp://host:port (a running distributed scheduler)")
+        kwargs["address"] = args.dask_address
+    if args.executor == "slurm":
+        kwargs["folder"] = args.slurm_folder or str(store.study_dir(study.name) / "_slurm")
+        kwargs["cluster"] = args.slurm_cluster
+        if args.slurm_partition:
+            kwargs["slurm_options"] = {"slurm_partition": args.slurm_partition}
+    t0 = time.perf_counter()
+    summary = {"done": 0, "failed": 0, "skipped": 0, "busy": 0}
+    failures = []
+    with tqdm(total=len(todo), desc=f"{study.name} cells", unit="cell", file=sys.stdout) as bar:
+        for res in executor(study.name, todo, store.root, jobs, **kwargs):
+            summary[res["state"]] = summary.get(res["state"], 0) + 1
+            if res["state"] == "failed":
+                failures.append(res)
+            bar.update(1)
+    print(f"finished in {time.perf_counter() - t0:,.0f} s: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
+    for f in failures:
+        print(f"  cell {f['index']} failed: {f['error']}")
+    from results.pipeline import rebuild_outputs
+
+    outputs = rebuild_outputs(store.study_dir(study.name), study.name)
+    if outputs:
+        print(outputs[0].read_text())
+        print("outputs: " + ", ".join(str(p) for p in outputs))
+    return 1 if failures else 0

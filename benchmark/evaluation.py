@@ -1,0 +1,112 @@
+"""Scoring a trained model: the cell's metrics, its snapshots, per-run artefacts, extra metric seeds.
+
+Every function takes the model in memory (or loads it once) on the device the executor assigned, so
+a cell trained on ``cuda:1`` is scored on ``cuda:1`` and the checkpoint is read from disk only when
+the model is not already at hand.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+
+from core.io import atomic_write_json
+from core.layout import CODES, EVAL_SEEDS, TRAVERSALS, read_log
+
+from .checkpoint import load_trained_model, prepare_for_inference
+from .config import RunConfig
+from .studies import Cell, Study
+
+
+def score_model(cell: Cell, model, config: RunConfig, eval_seed: int | None = None,
+                metrics: tuple[str, ...] | None = None) -> dict:
+    """Score ``model`` (in eval mode, on its device) with the cell's metrics (``eval_seed`` overrides the
+    cell's, ``metrics`` takes a subset)."""
+    from datasets import get_dataset
+    from metrics import evaluate, torch_representation
+
+    rep, posterior = torch_representation(model.encode, next(model.parameters()).device)
+    ds = get_dataset(config.dataset, config.data_path)
+    overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
+    seed = cell.eval_seed if eval_seed is None else eval_seed
+    names = cell.metrics if metrics is None else metrics
+    return evaluate(rep, ds, names, seed=seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
+
+
+def evaluate_cell(cell: Cell, out_dir: Path, eval_seed: int | None = None, *, step: int | None = None,
+                  metrics: tuple[str, ...] | None = None, device: str = "cpu") -> dict:
+    """Load the cell's model from its run folder (``step``: the snapshot at that step) and score it."""
+    config, model = load_trained_model(out_dir, device=device, step=step)
+    return score_model(cell, model, config, eval_seed, metrics)
+
+
+def primary_values(results: dict) -> dict[str, float]:
+    """``{"mig.discrete_mig": 0.12, ...}``: each metric's primary value from an ``evaluate`` result."""
+    return {f"{m}.{r['primary']}": r["values"][r["primary"]] for m, r in results.items()}
+
+
+def evaluate_snapshots(cell: Cell, out_dir: Path, final_metrics: dict, device: str = "cpu") -> list[dict]:
+    """The cell's ``snapshot_metrics`` at each snapshot step (same metric samples as the final score,
+    so the curve is the model changing, not the sample), with the logged KL at that step. The final
+    step reuses the final scores."""
+    log = {r["step"]: r for r in read_log(out_dir)}
+    points = []
+    for step in cell.config.snapshot_steps:
+        if step == cell.config.steps:
+            values = primary_values({m: final_metrics[m] for m in cell.snapshot_metrics})
+        else:
+            values = primary_values(evaluate_cell(cell, out_dir, step=step, metrics=cell.snapshot_metrics, device=device))
+        kl = log.get(step, {}).get("kl_per_latent", [])
+        points.append({"step": step, "metrics": values, "kl": log.get(step, {}).get("kl"),
+                       "active_latents": int(sum(v > 0.1 for v in kl))})
+    return points
+
+
+def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig) -> dict:
+    """Per-run artefacts for the report: latent traversals (PNG) and the factor × latent MI matrix
+    of the stored evaluation codes (20-bin plug-in MI, nats)."""
+    import h5py
+
+    from datasets import get_dataset
+    from metrics.mig import mutual_info_matrix
+    from models.likelihoods import likelihood_for
+
+    from .visualize import save_traversals
+
+    ds = get_dataset(config.dataset, config.data_path)
+    lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
+    kl = read_log(out_dir)[-1]["kl_per_latent"]
+    save_traversals(model, ds, lik, out_dir / TRAVERSALS, kl_per_latent=kl, seed=cell.eval_seed)
+    with h5py.File(out_dir / CODES) as f:
+        mi = mutual_info_matrix(f["mean"][()], f["factors"][()])
+    return {"factor_names": list(ds.factor_names), "mi_latent_factor": [[round(float(v), 6) for v in row] for row in mi]}
+
+
+def score_trained(cell: Cell, out_dir: Path, model, config: RunConfig, device: str | torch.device) -> dict:
+    """Everything a record holds about a trained cell's scores: ``metrics``, ``snapshots``, ``run``."""
+    model = prepare_for_inference(model, config, device)
+    out = {"metrics": score_model(cell, model, config)}
+    if cell.snapshot_metrics:
+        out["snapshots"] = evaluate_snapshots(cell, out_dir, out["metrics"], device=str(device))
+    out["run"] = describe_run(cell, out_dir, model, config)
+    return out
+
+
+def rescore_eval_seeds(study: Study, store, n_seeds: int, n_runs: int) -> None:
+    """Score up to ``n_runs`` finished runs under evaluation seeds 1..n_seeds (the same trained
+    model, other metric samples); primary values go to ``eval_seeds.json`` in each run folder."""
+    done = [c for c in study.cells if store.is_complete(study.name, c)][:n_runs]
+    for cell in done:
+        out = store.cell_dir(study.name, cell)
+        path = out / EVAL_SEEDS
+        have = json.loads(path.read_text()) if path.exists() else {}
+        rec = store.read_record(study.name, cell)
+        have.setdefault(str(cell.eval_seed), primary_values(rec["metrics"]))
+        config, model = load_trained_model(out)
+        for s in range(1, n_seeds + 1):
+            if str(s) in have:
+                continue
+            have[str(s)] = primary_values(score_model(cell, model, config, eval_seed=s))
+            atomic_write_json(path, have)

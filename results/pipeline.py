@@ -1,0 +1,51 @@
+"""Every output of a study, rebuilt from its stored records in one call: leaderboard (md + csv) →
+trade-off and KL plots → best-run traversals → budget calibration → seed stability → HTML report.
+
+Outputs are derived artefacts: same records, same files (the published study's test rebuilds them
+byte-identically).
+"""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+from core.layout import TRAVERSALS
+
+from .calibration import build_calibration
+from .leaderboard import build_leaderboard
+from .plots import kl_curve_plot, tradeoff_plot
+from .records import family_label, load_records
+from .report import build_report
+from .stability_report import build_stability
+
+
+def best_run_traversals(records: list[dict], path: Path) -> list[Path]:
+    """Copy the traversal grid of the run with the highest discrete MIG to ``path`` ([] if none)."""
+    scored = [r for r in records if r["metrics"].get("mig", {}).get("values", {}).get("discrete_mig") is not None
+              and (Path(r["_path"]).parent / TRAVERSALS).exists()]
+    if not scored:
+        return []
+    best = max(scored, key=lambda r: (r["metrics"]["mig"]["values"]["discrete_mig"], -r["cell_index"]))
+    shutil.copyfile(Path(best["_path"]).parent / TRAVERSALS, path)
+    return [path]
+
+
+def rebuild_outputs(study_dir: str | Path, study_name: str) -> list[Path]:
+    """All outputs of the study in ``study_dir``; the leaderboard's markdown is first ([] without records)."""
+    d = Path(study_dir)
+    records = load_records(d)
+    if not records:
+        return []
+    out = [build_leaderboard(d, study_name, "md"), build_leaderboard(d, study_name, "csv")]
+    out.append(tradeoff_plot(records, d / "tradeoff.png"))
+    annealed = [r for r in records if r["cell"]["config"]["model"] == "annealed"] or records
+    r = annealed[-1]
+    fam, hp = family_label(r)
+    out.append(kl_curve_plot(Path(r["_path"]).parent, d / "kl_over_training.png",
+                             f"Per-latent KL — {fam} ({hp}), seed {r['cell']['config']['seed']}"))
+    out += best_run_traversals(records, d / "best_traversals.png")
+    out += build_calibration(d, study_name)
+    out += build_stability(d, study_name)
+    out.append(build_report(d, study_name))
+    return out
