@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from core.io import atomic_write_json
-from core.layout import CODES, EVAL_SEEDS, TRAVERSALS, read_log
+from core.layout import CODES, EVAL_SEEDS, PROBE_CODES, TRAVERSALS, read_log
 
 from .checkpoint import load_trained_model, prepare_for_inference
 from .config import RunConfig
@@ -85,9 +85,17 @@ def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig) -> dict:
 
 
 def score_trained(cell: Cell, out_dir: Path, model, config: RunConfig, device: str | torch.device) -> dict:
-    """Everything a record holds about a trained cell's scores: ``metrics``, ``snapshots``, ``run``."""
+    """Everything a record holds about a trained cell's scores: ``metrics``, ``probe`` (shared probe codes,
+    written to the run folder), ``snapshots``, ``run``."""
+    from datasets import get_dataset
+
+    from .probe import PROBE_POINTS, probe_codes, write_probe
+
     model = prepare_for_inference(model, config, device)
     out = {"metrics": score_model(cell, model, config)}
+    probe = probe_codes(model, get_dataset(config.dataset, config.data_path), device)
+    write_probe(out_dir, probe)
+    out["probe"] = {"file": PROBE_CODES, "points": PROBE_POINTS, "kl_per_latent": [round(float(v), 6) for v in probe["kl_per_latent"]]}
     if cell.snapshot_metrics:
         out["snapshots"] = evaluate_snapshots(cell, out_dir, out["metrics"], device=str(device))
     out["run"] = describe_run(cell, out_dir, model, config)
@@ -110,3 +118,53 @@ def rescore_eval_seeds(study: Study, store, n_seeds: int, n_runs: int) -> None:
                 continue
             have[str(s)] = primary_values(score_model(cell, model, config, eval_seed=s))
             atomic_write_json(path, have)
+
+
+def metric_names(spec: str | None, dataset) -> tuple[str, ...]:
+    """``None`` → the standard suite; ``all`` → every metric the dataset allows; else a comma list."""
+    from metrics import DEFAULT_METRICS, METRICS
+
+    if spec is None:
+        return DEFAULT_METRICS
+    if spec.strip() == "all":
+        return tuple(n for n, s in METRICS.items() if not (s.needs == "full_grid" and dataset.stochastic))
+    names = tuple(m.strip() for m in spec.split(",") if m.strip())
+    for m in names:
+        METRICS.get(m)
+    return names
+
+
+def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib", seed: int = 0, code_path: str = "auto",
+                        device: str = "auto") -> dict:
+    """Score the trained model of a run folder; nothing in the folder changes. One-line errors for a
+    folder that is missing, is not a run, or holds an unfinished run."""
+    import time
+
+    from core.layout import CHECKPOINT, CONFIG
+    from datasets import get_dataset
+    from metrics import evaluate, torch_representation
+
+    from .checkpoint import load_checkpoint
+    from .factory import resolve_device
+
+    run = Path(run_dir)
+    if not run.is_dir():
+        raise ValueError(f"--run {run}: no such folder; pass the --out folder of a `train` run or a study cell folder")
+    for name in (CONFIG, CHECKPOINT):
+        if not (run / name).is_file():
+            raise ValueError(f"--run {run} has no {name}: not a finished run folder (still training, or half-written?); "
+                             "finish it by rerunning its train command")
+    state = load_checkpoint(run / CHECKPOINT)
+    steps = RunConfig.from_dict(state["config"]).steps
+    if int(state["step"]) != steps:
+        raise ValueError(f"--run {run} stopped at step {state['step']} of {steps}; finish it by rerunning its train command")
+    dev = resolve_device(device)
+    config, model = load_trained_model(run, device=str(dev))
+    ds = get_dataset(config.dataset, config.data_path)
+    names = metric_names(metrics, ds)
+    rep, posterior = torch_representation(model.encode, dev)
+    t0 = time.perf_counter()
+    results = evaluate(rep, ds, names, seed=seed, preset=preset, posterior_fn=posterior, code_path=code_path)
+    encode_s = next((r["grid_encode_seconds"] for r in results.values() if "grid_encode_seconds" in r), 0.0)
+    return {"run": str(run), "dataset": config.dataset, "config_hash": config.content_hash(), "preset": preset, "seed": seed,
+            "metrics": results, "encode_seconds": encode_s, "total_seconds": round(time.perf_counter() - t0, 3)}

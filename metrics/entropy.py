@@ -91,11 +91,33 @@ def _lse_joint(z, mu, const, half_iv, out, pow2_neg, c):
         out[s] = top + math.log(acc)
 
 
+def _threads(threads: int | None) -> int:
+    """``threads``, or as many as torch is allowed in this process when torch is loaded (a harness
+    worker's share), else numba's current setting."""
+    if threads is None and "torch" in sys.modules:
+        threads = min(get_num_threads(), sys.modules["torch"].get_num_threads())
+    return max(1, threads or get_num_threads())
+
+
 def entropies(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, joint: bool = False,
               threads: int | None = None) -> tuple[np.ndarray, float | None]:
     """Marginal entropies H(z_j) (D,) and, if ``joint``, H(z), for samples (S, D) against the
-    mixture of the N posteriors (N, D), in float64 on ``threads`` threads (default: as many as torch
-    is allowed in this process, when torch is loaded — a harness worker's share — else numba's)."""
+    mixture of the N posteriors (N, D), float64: the values of :func:`entropies_dense`, computed
+    with exact pruning and series (:mod:`metrics.entropy_tree`)."""
+    from .entropy_tree import entropies_pruned
+
+    previous = get_num_threads()
+    set_num_threads(_threads(threads))
+    try:
+        return entropies_pruned(samples, mu, logvar, joint)
+    finally:
+        set_num_threads(previous)
+
+
+def entropies_dense(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, joint: bool = False,
+                    threads: int | None = None) -> tuple[np.ndarray, float | None]:
+    """The reference: every one of the S·N·D log-densities evaluated, twice (maximum, then sum).
+    Same arguments and values as :func:`entropies`."""
     z = np.ascontiguousarray(samples, dtype=np.float64)
     mu = np.ascontiguousarray(mu, dtype=np.float64)
     logvar = np.asarray(logvar, dtype=np.float64)
@@ -103,10 +125,7 @@ def entropies(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, joint: bo
     half_iv = 0.5 * np.exp(-logvar)
     n_total = len(mu)
     previous = get_num_threads()
-    if threads is None and "torch" in sys.modules:
-        threads = min(previous, sys.modules["torch"].get_num_threads())
-    if threads:
-        set_num_threads(max(1, threads))
+    set_num_threads(_threads(threads))
     try:
         lse = np.empty(z.shape)
         _lse_marginal(z, np.ascontiguousarray(mu.T), np.ascontiguousarray(const.T), np.ascontiguousarray(half_iv.T), lse, POW2_NEG, TAYLOR)

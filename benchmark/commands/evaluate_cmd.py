@@ -27,21 +27,33 @@ def register(sub) -> None:
     p.add_argument("--full", action="store_true", help="print full records (protocol, settings, versions, timings), not only values")
     p.set_defaults(func=_evaluate_codes)
 
-    e = sub.add_parser("evaluate", help="score any encoder (torch.export .pt2, TorchScript .pt or module:function) with the metric suite",
-                       formatter_class=argparse.ArgumentDefaultsHelpFormatter,
-                       description="Score a representation without training: --encoder FILE.pt2 (a torch.export program with a dynamic "
-                       "batch dimension; FILE.pt TorchScript is still read, but torch deprecates it), returning mean "
-                       "codes or (mean, log-variance), or module:function (importable; images (B, C, 64, 64) float32 "
-                       "tensor → (B, D) codes or (mean, log-variance)). The result enters the study's 'external "
-                       "representations' leaderboard section. Nothing is stored if the encoder fails its checks.")
-    e.add_argument("--encoder", required=True, help="FILE.pt2, FILE.pt or module:function")
-    e.add_argument("--dataset", required=True, help="dataset name")
+    e = sub.add_parser(
+        "evaluate", help="score a trained run (--run) or any encoder (--encoder) with the metric suite",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        description="--run RUN_DIR: score a trained run folder (from `train` or a study) and print one JSON object "
+        "(values, settings, code source and seconds per metric, encode seconds); nothing in the folder changes. "
+        "--encoder: score a representation without training — FILE.pt2 (a torch.export program with a dynamic batch "
+        "dimension; FILE.pt TorchScript is still read, but torch deprecates it) or module:function (images (B, C, 64, 64) "
+        "float32 → (B, D) codes or (mean, log-variance)); the result enters the study's 'external representations' "
+        "leaderboard section, and nothing is stored if the encoder fails its checks. On deterministic datasets every "
+        "metric reads its codes from the whole factor grid, encoded once (--code-path).",
+        epilog="examples:\n  python -m benchmark evaluate --run runs/b4 --metrics all\n"
+        "  python -m benchmark evaluate --run runs/b4 --metrics mig,mig_sampled --preset quick\n"
+        "  python -m benchmark evaluate --encoder enc.pt2 --dataset dsprites --name my-encoder",
+    )
+    what = e.add_mutually_exclusive_group(required=True)
+    what.add_argument("--run", default=None, help="a trained run folder (holds config.json and checkpoint.pt)")
+    what.add_argument("--encoder", default=None, help="FILE.pt2, FILE.pt or module:function")
+    e.add_argument("--dataset", default=None, help="dataset name (--encoder only; a run knows its dataset)")
     e.add_argument("--data-path", default=None, help="file/folder for official-file datasets")
-    e.add_argument("--name", default=None, help="label in the leaderboard (default: the encoder's name)")
-    e.add_argument("--metrics", default=None, help="comma-separated metrics (default: the standard suite)")
+    e.add_argument("--name", default=None, help="--encoder: label in the leaderboard (default: the encoder's name)")
+    e.add_argument("--metrics", default=None, help="comma-separated metrics, or 'all' (default: the standard suite)")
     e.add_argument("--preset", default="dlib", choices=["dlib", "quick"], help="metric sample budgets")
-    e.add_argument("--seed", type=int, default=0)
-    e.add_argument("--study", default="quick", help="study whose leaderboard lists the result")
+    e.add_argument("--seed", type=int, default=0, help="metric seed")
+    e.add_argument("--code-path", default="auto", choices=["auto", "table", "render"],
+                   help="table: encode the factor grid once; render: encode each metric's samples; auto: whichever encodes fewer")
+    e.add_argument("--device", default="auto", help="--run: auto (CUDA if present), cpu, cuda, cuda:N")
+    e.add_argument("--study", default="quick", help="--encoder: study whose leaderboard lists the result")
     add_store_arg(e)
     e.set_defaults(func=_evaluate)
 
@@ -103,6 +115,14 @@ def _evaluate_codes(args: argparse.Namespace) -> int:
 
 
 def _evaluate(args) -> int:
+    if args.run:
+        from benchmark.evaluation import evaluate_run_folder
+
+        result = evaluate_run_folder(args.run, args.metrics, args.preset, args.seed, args.code_path, args.device)
+        print(json.dumps(result, sort_keys=True, indent=1))
+        return 0
+    if not args.dataset:
+        raise ValueError("--encoder needs --dataset NAME (see `python -m benchmark datasets`)")
     from benchmark.external import evaluate_external
 
     path, record = evaluate_external(args.encoder, args.dataset, args.data_path, args.name, args.metrics, args.preset,

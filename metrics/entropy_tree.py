@@ -1,0 +1,301 @@
+"""Chen et al.'s aggregate-posterior entropies, pruned exactly: the same terms as the dense kernel of
+:mod:`metrics.entropy`, found without evaluating the ones that cannot count.
+
+A term log q(z | x_n) enters a logsumexp only if it lies within ``CUTOFF`` = 50 nats of the maximum
+(the dense kernel's rule: the rest sum to < N·e⁻⁵⁰ of it). Each term is bounded from above on a box
+of posteriors: for rows n in a box with means in [lo_d, hi_d], constants ≤ c_d and inverse variances
+≥ h_d,
+
+    Σ_d log q(z_d | x_n)  ≤  Σ_d ( c_d − dist(z_d, [lo_d, hi_d])² · h_d ).
+
+The posteriors are ordered so that boxes are small — sorted by the mean for one dimension (marginal
+entropies), or a k-d order over the means (joint entropy) — and cut into leaves of 32 rows and groups
+of 32 leaves. Per sample, the exact maximum is found first — by branch and bound for the joint
+entropy, over the range of rows whose boxes can reach it for a marginal one — and then every group and
+leaf whose bound lies below maximum − CUTOFF is skipped when the terms are summed. Skipped rows are exactly rows the dense kernel
+drops, so the results agree with it to float64 rounding (the summation order differs; tested ≤ 1e-12).
+
+Collapsed dimensions (every posterior ≈ N(0, 1)) have boxes that overlap every sample: nothing is
+skipped there and the cost is the dense one (one pass instead of two). The gain comes from informative
+dimensions, whose narrow posteriors leave most rows > 50 nats below the maximum.
+
+Protocol: ``docs/metrics.md#mig-chens-full-dataset-protocol``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit, prange
+
+from .entropy import CUTOFF, LOG_2PI, POW2_NEG, TAYLOR, _exp_neg
+
+LEAF = 32  # rows per leaf
+GROUP = 32  # leaves per group
+
+
+def _boxes(mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray, size: int):
+    """Per consecutive run of ``size`` rows: (lo, hi, cmax, hmin), each (B, D)."""
+    n, d = mu.shape
+    b = -(-n // size)
+    pad = b * size - n
+
+    def padded(a, fill):
+        return np.concatenate([a, np.full((pad, d), fill)]).reshape(b, size, d)
+
+    lo = padded(mu, np.inf).min(1)
+    hi = padded(mu, -np.inf).max(1)
+    cmax = padded(const, -np.inf).max(1)
+    hmin = padded(half_iv, np.inf).min(1)
+    return lo, hi, cmax, hmin
+
+
+def kd_order(mu: np.ndarray, half_iv: np.ndarray, leaf: int = LEAF) -> np.ndarray:
+    """A permutation of the rows that keeps nearby posterior means together: split each node at the
+    median of its widest dimension (width measured in posterior standard deviations) down to ``leaf``
+    rows. Split points are multiples of ``leaf``, so every leaf and group is a subtree."""
+    scale = np.sqrt(np.median(half_iv, axis=0))  # ≈ 1 / (√2·σ) per dimension
+    order = np.arange(len(mu))
+    stack = [(0, len(mu))]
+    while stack:
+        lo, hi = stack.pop()
+        if hi - lo <= leaf:
+            continue
+        rows = order[lo:hi]
+        sub = mu[rows]
+        spread = (sub.max(0) - sub.min(0)) * scale
+        dim = int(np.argmax(spread))
+        half = max(leaf, ((hi - lo) // 2) // leaf * leaf)
+        part = np.argpartition(sub[:, dim], half)
+        order[lo:hi] = rows[part]
+        stack += [(lo, lo + half), (lo + half, hi)]
+    return order
+
+
+@njit(inline="always", fastmath=True)
+def _bound(z, s, lo, hi, cmax, hmin, b):
+    """Upper bound of Σ_d log q(z[s, d] | x_n) over the rows of box b (boxes are (B, D))."""
+    t = 0.0
+    for d in range(z.shape[1]):
+        x = z[s, d]
+        gap = lo[b, d] - x if x < lo[b, d] else (x - hi[b, d] if x > hi[b, d] else 0.0)
+        t += cmax[b, d] - gap * gap * hmin[b, d]
+    return t
+
+
+@njit(inline="always", fastmath=True)
+def _leaf_terms(z, s, mu_t, const_t, half_iv_t, start, stop, buf):
+    """buf[: stop − start] = Σ_d log q(z[s, d] | x_i) for rows start..stop (layouts (D, N))."""
+    m = stop - start
+    for k in range(m):
+        buf[k] = 0.0
+    for d in range(z.shape[1]):
+        x = z[s, d]
+        mu_d, c_d, h_d = mu_t[d, start:stop], const_t[d, start:stop], half_iv_t[d, start:stop]
+        for k in range(m):
+            diff = x - mu_d[k]
+            buf[k] += c_d[k] - diff * diff * h_d[k]
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _lse_tree(z, mu_t, const_t, half_iv_t, leaf_box, group_box, leaf, group, out, pow2_neg, c):
+    """out[s] = logsumexp_n Σ_d log q(z[s, d] | x_n) over rows in box order; boxes are (lo, hi, cmax, hmin).
+
+    Pass 1 finds the exact maximum by branch and bound (groups in decreasing order of their bound,
+    stopping when no bound can beat the best term so far); pass 2 sums the leaves whose bound reaches
+    the cut-off below it."""
+    n = mu_t.shape[1]
+    l_lo, l_hi, l_cmax, l_hmin = leaf_box
+    g_lo, g_hi, g_cmax, g_hmin = group_box
+    n_groups = g_lo.shape[0]
+    n_leaves = l_lo.shape[0]
+    for s in prange(z.shape[0]):
+        buf = np.empty(leaf)
+        g_ub = np.empty(n_groups)
+        for g in range(n_groups):
+            g_ub[g] = _bound(z, s, g_lo, g_hi, g_cmax, g_hmin, g)
+        top = -np.inf
+        for g in np.argsort(-g_ub):
+            if g_ub[g] <= top:
+                break
+            for b in range(g * group, min(n_leaves, (g + 1) * group)):
+                if _bound(z, s, l_lo, l_hi, l_cmax, l_hmin, b) <= top:
+                    continue
+                start, stop = b * leaf, min(n, (b + 1) * leaf)
+                _leaf_terms(z, s, mu_t, const_t, half_iv_t, start, stop, buf)
+                for k in range(stop - start):
+                    top = max(top, buf[k])
+        floor = top - CUTOFF
+        acc = 0.0
+        for g in range(n_groups):
+            if g_ub[g] < floor:
+                continue
+            for b in range(g * group, min(n_leaves, (g + 1) * group)):
+                if _bound(z, s, l_lo, l_hi, l_cmax, l_hmin, b) < floor:
+                    continue
+                start, stop = b * leaf, min(n, (b + 1) * leaf)
+                _leaf_terms(z, s, mu_t, const_t, half_iv_t, start, stop, buf)
+                for k in range(stop - start):
+                    t = buf[k]
+                    e = _exp_neg(max(t - top, -CUTOFF - 1.0), pow2_neg, c)
+                    acc += e if t > floor else 0.0
+        out[s] = top + math.log(acc)
+
+
+@njit(parallel=True, cache=True, fastmath=True)
+def _lse_sorted(z, mu, const, half_iv, leaf_box, group_box, leaf, group, out, pow2_neg, c):
+    """One dimension, rows sorted by mean: out[s] = logsumexp_n log q(z[s] | x_n). The rows that can
+    reach the cut-off lie between the first and the last kept leaf; that range is summed densely."""
+    n = mu.shape[0]
+    l_lo, l_hi, l_cmax, l_hmin = leaf_box
+    g_lo, g_hi, g_cmax, g_hmin = group_box
+    n_groups = g_lo.shape[0]
+    n_leaves = l_lo.shape[0]
+    for s in prange(z.shape[0]):
+        x = z[s]
+        # L: the exact maximum over the rows nearest in mean (a sorted-order neighbourhood of x).
+        pos = np.searchsorted(mu, x)
+        low = -np.inf
+        for i in range(max(0, pos - leaf), min(n, pos + leaf)):
+            diff = x - mu[i]
+            low = max(low, const[i] - diff * diff * half_iv[i])
+        keep = low - CUTOFF
+        first, last = n_leaves, -1
+        for g in range(n_groups):
+            gap = g_lo[g, 0] - x if x < g_lo[g, 0] else (x - g_hi[g, 0] if x > g_hi[g, 0] else 0.0)
+            if g_cmax[g, 0] - gap * gap * g_hmin[g, 0] < keep:
+                continue
+            for b in range(g * group, min(n_leaves, (g + 1) * group)):
+                gap = l_lo[b, 0] - x if x < l_lo[b, 0] else (x - l_hi[b, 0] if x > l_hi[b, 0] else 0.0)
+                if l_cmax[b, 0] - gap * gap * l_hmin[b, 0] >= keep:
+                    first, last = min(first, b), max(last, b)
+        start, stop = first * leaf, min(n, (last + 1) * leaf)
+        m, cc, h = mu[start:stop], const[start:stop], half_iv[start:stop]  # slices: the loops vectorise
+        top = low
+        for i in range(m.shape[0]):
+            diff = x - m[i]
+            top = max(top, cc[i] - diff * diff * h[i])
+        floor = top - CUTOFF
+        acc = 0.0
+        for i in range(m.shape[0]):
+            diff = x - m[i]
+            t = cc[i] - diff * diff * h[i]
+            e = _exp_neg(max(t - top, -CUTOFF - 1.0), pow2_neg, c)
+            acc += e if t > floor else 0.0
+        out[s] = top + math.log(acc)
+
+
+def _lse_joint(z: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> np.ndarray:
+    """logsumexp over rows of Σ_d log q(z_d | x_n) for each sample (rows in k-d order)."""
+    order = kd_order(mu, half_iv)
+    mu, const, half_iv = (a[order] for a in (mu, const, half_iv))
+    leaf_box = _boxes(mu, const, half_iv, LEAF)
+    group_box = _boxes(mu, const, half_iv, LEAF * GROUP)
+    out = np.empty(len(z))
+    _lse_tree(np.ascontiguousarray(z), *(np.ascontiguousarray(a.T) for a in (mu, const, half_iv)), leaf_box, group_box,
+              LEAF, GROUP, out, POW2_NEG, TAYLOR)
+    return out
+
+
+SERIES_ORDER = 18  # terms kept of each exponential series
+SERIES_RADIUS = 0.75  # largest |δB·(x − x0)| and |δC·(x − x0)²| a series is used for
+# Remainder of each truncated series, relative: R^(K+1) e^(2R) / (K+1)! < 2e-19; its terms' condition
+# number e^(2R) per series keeps the rounding of the sums below 1e-12 relative.
+
+
+@njit(parallel=True, cache=True)
+def _series_coefficients(weight, db, dc, order):
+    """coef[p] = Σ_n weight_n Σ_{b + 2c = p; b, c ≤ K} db_n^b dc_n^c / (b! c!), p = 0..3K."""
+    n = db.shape[0]
+    chunks = 64
+    partial = np.zeros((chunks, 3 * order + 1))
+    for ch in prange(chunks):
+        pb, pc = np.empty(order + 1), np.empty(order + 1)
+        for i in range(ch * n // chunks, (ch + 1) * n // chunks):
+            pb[0] = weight[i]
+            pc[0] = 1.0
+            for k in range(1, order + 1):
+                pb[k] = pb[k - 1] * db[i] / k
+                pc[k] = pc[k - 1] * dc[i] / k
+            for b in range(order + 1):
+                for cc in range(order + 1):
+                    partial[ch, b + 2 * cc] += pb[b] * pc[cc]
+    return partial.sum(axis=0)
+
+
+def _lse_series(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """logsumexp_n log q(x_s | x_n) for the samples where all N log-densities are nearly the same
+    quadratic in x — a collapsed dimension, where pruning can skip nothing.
+
+    Around a centre x0 (the integer nearest x), log q(x | x_n) = A_n + B_n·y + C·y² with y = x − x0
+    (A = log q(x0 | x_n), B = −2h(x0 − μ), C = −h). With B̄, C̄ the means and δB, δC the deviations,
+
+        Σ_n q(x | x_n) = e^{B̄y + C̄y²} · Σ_n e^{A_n} e^{δB_n y} e^{δC_n y²},
+
+    and the two exponentials are power series in y, truncated where their remainder is < 2e-19
+    relative: the sum is a polynomial in y whose coefficients are computed once per centre (O(N·K²)),
+    then O(K) per sample instead of O(N). Samples too far from every centre for the truncation bound
+    (|δB|·|y| or |δC|·y² above ``SERIES_RADIUS``) are left to the pruned kernel.
+    Returns (values, mask of the samples it applies to).
+    """
+    out = np.full(len(x), np.nan)
+    done = np.zeros(len(x), dtype=bool)
+    centres = np.rint(x)
+    dc = -half_iv - (-half_iv).mean()
+    dc_max = np.abs(dc).max()
+    for x0 in np.unique(centres):
+        pick = centres == x0
+        y = x[pick] - x0
+        b = -2.0 * half_iv * (x0 - mu)
+        db = b - b.mean()
+        ok = (np.abs(db).max() * np.abs(y) <= SERIES_RADIUS) & (dc_max * y * y <= SERIES_RADIUS)
+        if not ok.any():
+            continue
+        a = const - half_iv * (x0 - mu) ** 2  # log q(x0 | x_n)
+        a_top = a.max()
+        coef = _series_coefficients(np.exp(a - a_top), db, dc, SERIES_ORDER)
+        ys = y[ok]
+        poly = np.zeros_like(ys)
+        for p in range(len(coef) - 1, -1, -1):  # Horner
+            poly = poly * ys + coef[p]
+        idx = np.flatnonzero(pick)[ok]
+        out[idx] = a_top + b.mean() * ys - half_iv.mean() * ys * ys + np.log(poly)
+        done[idx] = True
+    return out, done
+
+
+def _lse_marginal(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> np.ndarray:
+    """logsumexp_n log q(x_s | x_n) for one dimension: x (S,), mu/const/half_iv (N,)."""
+    out, done = _lse_series(x, mu, const, half_iv)
+    if not done.all():
+        out[~done] = _lse_pruned_marginal(x[~done], mu, const, half_iv)
+    return out
+
+
+def _lse_pruned_marginal(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> np.ndarray:
+    order = np.argsort(mu, kind="stable")
+    mu, const, half_iv = (np.ascontiguousarray(a[order]) for a in (mu, const, half_iv))
+    cols = [a[:, None] for a in (mu, const, half_iv)]
+    leaf_box, group_box = _boxes(*cols, LEAF), _boxes(*cols, LEAF * GROUP)
+    out = np.empty(len(x))
+    _lse_sorted(np.ascontiguousarray(x), mu, const, half_iv, leaf_box, group_box, LEAF, GROUP, out, POW2_NEG, TAYLOR)
+    return out
+
+
+def entropies_pruned(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, joint: bool = False) -> tuple[np.ndarray, float | None]:
+    """Marginal entropies H(z_j) (D,) and, if ``joint``, H(z): the values of the dense kernel
+    (:func:`metrics.entropy.entropies_dense`), computed with exact pruning. Threads: numba's setting."""
+    z = np.asarray(samples, dtype=np.float64)
+    mu = np.asarray(mu, dtype=np.float64)
+    logvar = np.asarray(logvar, dtype=np.float64)
+    const = -0.5 * (LOG_2PI + logvar)  # (N, D)
+    half_iv = 0.5 * np.exp(-logvar)
+    log_n = math.log(len(mu))
+    h_marg = np.empty(mu.shape[1])
+    for j in range(mu.shape[1]):
+        h_marg[j] = -(_lse_marginal(z[:, j], mu[:, j], const[:, j], half_iv[:, j]) - log_n).mean()
+    h_joint = None
+    if joint:
+        h_joint = float(-(_lse_joint(z, mu, const, half_iv) - log_n).mean())
+    return h_marg, h_joint
