@@ -12,30 +12,60 @@ import sys
 
 from benchmark import commands
 from benchmark.commands.common import os_error_line
+from benchmark.commands.examples import epilog
+
+
+class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
+    """Descriptions wrap, examples keep their line breaks; a default is shown once, and only when it is
+    a real value."""
+
+    def _fill_text(self, text, width, indent):
+        if "\n" in text:  # an examples block: as written
+            return "".join(indent + line for line in text.splitlines(keepends=True))
+        return super()._fill_text(text, width, indent)
+
+    def _get_help_string(self, action):
+        text = action.help or ""
+        if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
+            return text
+        return super()._get_help_string(action)
+
+
+def _version() -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("disentanglement-benchmark")
+    except PackageNotFoundError:
+        return "unknown (not installed)"
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="python -m benchmark",
+        prog="python -m benchmark", formatter_class=HelpFormatter,
         description="Disentanglement benchmark suite: procedural datasets, VAE-family training, "
-        "reference-exact metrics, studies, leaderboards.",
+        "reference-exact metrics, studies, leaderboards. `python -m benchmark COMMAND --help` explains each command.",
+        epilog="start here:\n  python -m benchmark run --study smoke --store /tmp/store   # seconds\n"
+        "  python -m benchmark studies\n  python -m benchmark train --help",
     )
     parser.add_argument("--debug", action="store_true", help="show the full traceback of an error")
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for register in commands.REGISTRARS:
         register(sub)
+    for name, sp in sub.choices.items():
+        sp.formatter_class = HelpFormatter
+        sp.epilog = sp.epilog or epilog(name)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
-    if not argv:
-        argv = ["run"]  # the README's main job
     args = parser.parse_args(argv)
-    if not getattr(args, "func", None):
+    if not getattr(args, "func", None):  # bare `python -m benchmark`: the help, nothing runs
         parser.print_help()
-        return 2
+        return 0
     try:
         return int(args.func(args) or 0)
     except KeyboardInterrupt:

@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from core.io import atomic_write_json
-from core.layout import CODES, EVAL_SEEDS, PROBE_CODES, TRAVERSALS, read_log
+from core.layout import CHECKPOINT, CODES, EVAL_SEEDS, PROBE_CODES, TRAVERSALS, read_log
 
 from .checkpoint import load_trained_model, prepare_for_inference
 from .config import RunConfig
@@ -168,3 +168,24 @@ def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib
     encode_s = next((r["grid_encode_seconds"] for r in results.values() if "grid_encode_seconds" in r), 0.0)
     return {"run": str(run), "dataset": config.dataset, "config_hash": config.content_hash(), "preset": preset, "seed": seed,
             "metrics": results, "encode_seconds": encode_s, "total_seconds": round(time.perf_counter() - t0, 3)}
+
+
+def rescore_probes(study_dir) -> int:
+    """Write the shared probe codes of every finished run in a study folder that lacks them (from its
+    checkpoint); returns how many were written. A run without its checkpoint is a one-line error."""
+    from datasets import get_dataset
+    from results.records import load_records
+
+    from .probe import probe_codes, write_probe
+
+    written = 0
+    for rec in load_records(study_dir):
+        run = Path(rec["_path"]).parent
+        if (run / PROBE_CODES).exists():
+            continue
+        if not (run / CHECKPOINT).exists():
+            raise ValueError(f"{run} has neither probe codes nor a checkpoint to compute them from; retrain the cell")
+        config, model = load_trained_model(run)
+        write_probe(run, probe_codes(model, get_dataset(config.dataset, config.data_path), "cpu"))
+        written += 1
+    return written

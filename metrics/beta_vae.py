@@ -77,5 +77,7 @@ SPECS = (
                "Higgins et al. 2017 as disentanglement_lib compute_beta_vae_sklearn: mean codes, |r1-r2| batch means, LogisticRegression defaults",
                ro(batch_size=64, num_train=10_000, num_eval=5_000), _run_beta_vae, "factor_lookup",
                ro(num_train=100, num_eval=50), suite=True,
-               own_images=lambda s: 2 * s["batch_size"] * (s["num_train"] + s["num_eval"])),
+               own_images=lambda s: 2 * s["batch_size"] * (s["num_train"] + s["num_eval"]),
+               label="β-VAE score",
+               definition="accuracy of a linear classifier naming the factor held fixed in a pair of batches, from the mean |difference| of their codes (Higgins et al. 2017)"),
 )

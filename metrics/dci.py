@@ -123,10 +123,14 @@ SPECS = (
     MetricSpec("dci", "disentanglement", ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), VERSION,
                "Eastwood & Williams 2018 as disentanglement_lib dci: mean codes, GradientBoostingClassifier defaults per factor, seeded "
                "RandomState; fitted by metrics.sklearn_gbt (scikit-learn 1.9's fit, bit-equal) or scikit-learn itself",
-               ro(num_train=10_000, num_test=5_000), _run_dci, quick=ro(num_train=500, num_test=250), suite=True),
+               ro(num_train=10_000, num_test=5_000), _run_dci, quick=ro(num_train=500, num_test=250), suite=True,
+               label="DCI disentanglement",
+               definition="importance-weighted 1 − entropy of each code's gradient-boosting importances over factors (Eastwood & Williams 2018)"),
     MetricSpec("dci_fast", "disentanglement", ro(disentanglement=True, completeness=True, informativeness_train=True, informativeness_test=True), FAST_VERSION,
                "Eastwood & Williams 2018 as disentanglement_lib dci, fitted by metrics.sklearn_gbt without simulating scikit-learn's "
                "introsort inside runs of equal code values: equal to `dci` except where a sum over such a run rounds differently "
                "and that decides a split",
-               ro(num_train=10_000, num_test=5_000), _run_dci_fast, quick=ro(num_train=500, num_test=250), suite=False),
+               ro(num_train=10_000, num_test=5_000), _run_dci_fast, quick=ro(num_train=500, num_test=250), suite=False,
+               label="DCI disentanglement (fast fit)",
+               definition="DCI disentanglement with the boosted trees fitted without simulating scikit-learn's tie order"),
 )

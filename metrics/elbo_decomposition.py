@@ -64,5 +64,7 @@ SPECS = (
     MetricSpec("elbo_decomposition", "total_correlation", ro(total_correlation=False, mutual_information=False, dimension_wise_kl=False,
                kl=False, decomposition_residual=False, active_units=True), VERSION,
                "Chen et al. 2018 elbo_decomposition over the full dataset: sampled codes, TC/MI/dim-wise KL, per-latent KL, active units",
-               ro(num_samples=10_000), _run_elbo, "full_grid", ro(num_samples=1_000), suite=False),
+               ro(num_samples=10_000), _run_elbo, "full_grid", ro(num_samples=1_000), suite=False,
+               label="TC (Chen)",
+               definition="total correlation of the aggregate posterior, Chen's full-dataset estimate from sampled codes; lower is better"),
 )

@@ -86,5 +86,7 @@ SPECS = (
                "Kim & Mnih 2018 as disentanglement_lib compute_factor_vae: mean codes, prune std<0.05, majority vote; num_active_dims fixed (dlib reports total dims)",
                ro(batch_size=64, num_train=10_000, num_eval=5_000, num_variance_estimate=10_000, prune_threshold=0.05),
                _run_factor_vae, "factor_lookup", ro(num_train=100, num_eval=50, num_variance_estimate=1_000), suite=True,
-               own_images=lambda s: s["num_variance_estimate"] + s["batch_size"] * (s["num_train"] + s["num_eval"])),
+               own_images=lambda s: s["num_variance_estimate"] + s["batch_size"] * (s["num_train"] + s["num_eval"]),
+               label="FactorVAE score",
+               definition="majority-vote accuracy naming the fixed factor from the code dimension of least normalised variance (Kim & Mnih 2018)"),
 )

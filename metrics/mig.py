@@ -52,5 +52,7 @@ def _run_mig(ctx, s, rng):
 SPECS = (
     MetricSpec("mig", "discrete_mig", ro(discrete_mig=True), VERSION,
                "disentanglement_lib discrete MIG: mean codes, 20-bin histograms, all factors, empirical factor entropy",
-               ro(num_train=10_000, num_bins=20), _run_mig, quick=ro(num_train=2_000), suite=True),
+               ro(num_train=10_000, num_bins=20), _run_mig, quick=ro(num_train=2_000), suite=True,
+               label="MIG (dlib)",
+               definition="mean over factors of the gap between the two largest code–factor mutual informations of 20-bin mean codes, over the factor entropy (disentanglement_lib)"),
 )

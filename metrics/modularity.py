@@ -79,5 +79,7 @@ def _run_modularity(ctx, s, rng):
 SPECS = (
     MetricSpec("modularity_explicitness", "modularity_score", ro(modularity_score=True, explicitness_score_train=True, explicitness_score_test=True), VERSION,
                "Ridgeway & Mozer 2018 as disentanglement_lib modularity_explicitness: mean codes, 20-bin MI, LogisticRegression ROC-AUC",
-               ro(num_train=10_000, num_test=5_000, num_bins=20), _run_modularity, quick=ro(num_train=2_000, num_test=1_000), suite=True),
+               ro(num_train=10_000, num_test=5_000, num_bins=20), _run_modularity, quick=ro(num_train=2_000, num_test=1_000), suite=True,
+               label="Modularity",
+               definition="1 − normalised spread of each code's mutual information beyond its best factor (Ridgeway & Mozer 2018)"),
 )

@@ -71,5 +71,7 @@ def _run_sap(ctx, s, rng):
 SPECS = (
     MetricSpec("sap", "SAP_score", ro(SAP_score=True), VERSION,
                "Kumar et al. 2018 as disentanglement_lib sap_score: mean codes, per-column LinearSVC(C=0.01, balanced), discrete factors",
-               ro(num_train=10_000, num_test=5_000, continuous_factors=False), _run_sap, quick=ro(num_train=2_000, num_test=1_000), suite=True),
+               ro(num_train=10_000, num_test=5_000, continuous_factors=False), _run_sap, quick=ro(num_train=2_000, num_test=1_000), suite=True,
+               label="SAP",
+               definition="mean over factors of the gap between the two best single-code linear classifiers' accuracies (Kumar et al. 2018)"),
 )

@@ -39,6 +39,8 @@ class MetricSpec:
     # Images a render-and-encode evaluation encodes for this metric alone (needs="factor_lookup"):
     # settings → count. Shared samples and the full grid are counted by the evaluation itself.
     own_images: Callable[[Mapping[str, object]], int] | None = None
+    label: str = ""  # the human name of the headline value ("MIG (dlib)")
+    definition: str = ""  # one line: what the headline value measures
 
 
 class EvalContext:

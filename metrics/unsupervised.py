@@ -57,5 +57,7 @@ SPECS = (
     MetricSpec("unsupervised", "gaussian_total_correlation", ro(gaussian_total_correlation=False, gaussian_wasserstein_correlation=False,
                gaussian_wasserstein_correlation_norm=False, mutual_info_score=False), VERSION,
                "disentanglement_lib unsupervised_metrics on mean codes: Gaussian TC, Wasserstein correlation, 20-bin pairwise MI",
-               ro(num_train=10_000, num_bins=20), _run_unsupervised, quick=ro(num_train=2_000), suite=True, supervised=False),
+               ro(num_train=10_000, num_bins=20), _run_unsupervised, quick=ro(num_train=2_000), suite=True, supervised=False,
+               label="Gaussian TC",
+               definition="total correlation of a Gaussian fitted to the mean codes; lower = less dependence between latents (no factors used)"),
 )

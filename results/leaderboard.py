@@ -15,7 +15,28 @@ from core.io import atomic_write_text
 
 from .records import family_label, load_external, load_records, metric_columns
 
-FORMATS = ("md", "csv", "latex", "html")
+FORMATS = ("md", "csv", "latex", "html", "runs-csv")
+
+
+def metric_label(name: str, key: str) -> str:
+    """The human name of a metric value ("MIG (dlib)"), or ``name.key`` for one the registry does not know."""
+    from metrics import METRICS
+
+    if name in METRICS and METRICS.get(name).label and METRICS.get(name).primary == key:
+        return METRICS.get(name).label
+    return f"{name}.{key}"
+
+
+def glossary(cols) -> list[tuple[str, str, str]]:
+    """(human name, direction, one-line definition) of each metric column."""
+    from metrics import METRICS
+
+    out = []
+    for name, key, hib in cols:
+        spec = METRICS.get(name) if name in METRICS else None
+        out.append((metric_label(name, key), "higher is better" if hib else "lower is better",
+                    spec.definition if spec and spec.definition else spec.protocol if spec else "(not a registered metric)"))
+    return out
 
 
 def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, bool]]]:
@@ -35,22 +56,25 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
                     if name in r["metrics"] and r["metrics"][name]["values"][key] is not None]  # null: not finite
             row[f"{name}.{key}"] = (float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0, len(vals)) if vals else None
         rows.append(row)
-    for name, key, hib in cols:
+    for name, key, hib in cols:  # competition ranks on the shown (3-decimal) means: equal shown → equal rank
         col = f"{name}.{key}"
-        scored = sorted((r for r in rows if r[col]), key=lambda r: (-r[col][0] if hib else r[col][0], r["family"], r["hparams"]))
-        for rank, r in enumerate(scored, 1):
-            r[f"rank.{col}"] = rank
+        scored = [r for r in rows if r[col]]
+        shown = {id(r): round(r[col][0], 3) * (1 if hib else -1) for r in scored}
+        for r in scored:
+            r[f"rank.{col}"] = 1 + sum(shown[id(o)] > shown[id(r)] for o in scored)
     return rows, cols
 
 
 def _cell(v) -> str:
-    return "–" if v is None else f"{v[0]:.3f} ± {v[1]:.3f} (n={v[2]})"
+    if v is None:
+        return "–"
+    return f"{v[0]:.3f} (n=1)" if v[2] == 1 else f"{v[0]:.3f} ± {v[1]:.3f} (n={v[2]})"
 
 
 def table_cells(rows, cols) -> tuple[list[str], list[list[str]]]:
     """(headers, body) of the leaderboard as formatted strings: the one table every format renders."""
     headers = ["dataset", "family", "hyper-parameters", "seeds", "reconstruction ↓"] + [
-        f"{n}.{k} {'↑' if hib else '↓'}" for n, k, hib in cols
+        f"{metric_label(n, k)} {'↑' if hib else '↓'}" for n, k, hib in cols
     ]
     body = [[r["dataset"], r["family"], r["hparams"] or "—", str(r["n"]), _cell(r["reconstruction"])]
             + [_cell(r[f"{n}.{k}"]) + (f" #{r[f'rank.{n}.{k}']}" if r.get(f"rank.{n}.{k}") else "") for n, k, _ in cols]
@@ -74,11 +98,47 @@ def render(rows, cols, fmt: str, title: str) -> str:
         return buf.getvalue()
     from tabulate import tabulate
 
-    table_fmt = {"md": "github", "latex": "latex_booktabs", "html": "html"}[fmt]
+    if fmt == "latex":
+        esc = {"↑": r"$\uparrow$", "↓": r"$\downarrow$", "±": r"$\pm$", "β": r"$\beta$", "#": r"\#", "_": r"\_", "%": r"\%",
+               "&": r"\&", "—": "--", "–": "--"}
+
+        def tex(cell: str) -> str:
+            return "".join(esc.get(ch, ch) for ch in cell)
+
+        table = tabulate([[tex(c) for c in row] for row in body], headers=[tex(h) for h in headers], tablefmt="latex_raw",
+                         disable_numparse=True)
+        table = table.replace("\\hline", "\\midrule", 2).replace("\\hline", "\\bottomrule").replace("\\midrule", "\\toprule", 1)
+        plain = title.replace("—", "-").replace("`", "")
+        return f"% {plain}: mean +- std over seeds (n), #k = rank. Needs \\usepackage{{booktabs}}.\n{table}\n"
+    table_fmt = {"md": "github", "html": "html"}[fmt]
     table = tabulate(body, headers=headers, tablefmt=table_fmt, disable_numparse=True)
     if fmt == "md":
-        return f"# {title}\n\nmean ± std over seeds (n); #k = rank by that metric (↑ higher is better, ↓ lower).\n\n{table}\n"
+        return (f"# {title}\n\nmean ± std over seeds (n); #k = rank by that metric, equal shown values share a rank "
+                f"(↑ higher is better, ↓ lower).\n\n{table}\n")
     return table + "\n"
+
+
+def runs_csv(records: list[dict]) -> str:
+    """One row per run: cell, dataset, family, seed, every hyper-parameter, reconstruction and every
+    metric value (``metric.key`` columns) — the tidy table for pandas (``pd.read_csv``)."""
+    hp_keys = sorted({k for r in records for k in r["cell"]["config"]["hparams"] if k != "dataset_size"})
+    value_keys = sorted({(n, k) for r in records for n, m in r["metrics"].items() for k, v in m["values"].items()
+                         if isinstance(v, (int, float)) or v is None})
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["cell_index", "cell_hash", "dataset", "family", "seed", *hp_keys, "reconstruction", "kl",
+                *[f"{n}.{k}" for n, k in value_keys]])
+    for r in records:
+        cfg, tr = r["cell"]["config"], r.get("training", {})
+        vals = [r["metrics"].get(n, {}).get("values", {}).get(k) for n, k in value_keys]
+        w.writerow([r["cell_index"], r.get("cell_hash", ""), cfg["dataset"], family_label(r)[0], cfg["seed"],
+                    *[cfg["hparams"].get(k, "") for k in hp_keys], _num(tr.get("reconstruction")), _num(tr.get("kl")),
+                    *[_num(v) for v in vals]])
+    return buf.getvalue()
+
+
+def _num(v) -> str:
+    return "" if v is None else f"{v:.6g}"
 
 
 def best_per_family(rows, cols) -> list[dict]:
@@ -93,7 +153,7 @@ def best_per_family(rows, cols) -> list[dict]:
 
 def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_dir: str | Path | None = None) -> Path:
     """Rebuild ``leaderboard.<fmt>`` (and the per-family best view for md) from stored records."""
-    path = Path(out_dir or study_dir) / f"leaderboard.{fmt}"
+    path = Path(out_dir or study_dir) / f"leaderboard.{fmt.replace('runs-csv', 'runs.csv')}"
     atomic_write_text(path, leaderboard_text(study_dir, study, fmt))
     return path
 
@@ -103,10 +163,17 @@ def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md") -> str:
     if fmt not in FORMATS:
         raise ValueError(f"Unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
     records = load_records(study_dir)
+    if fmt == "runs-csv":
+        return runs_csv(records)
     rows, cols = aggregate(records)
     text = render(rows, cols, fmt, f"Leaderboard — study `{study}` ({len(records)} runs)")
     if fmt == "md":
-        text += "\n## Best configuration per family\n\n" + render(best_per_family(rows, cols), cols, "md", "best").split("\n\n", 2)[2]
+        best = best_per_family(rows, cols)
+        if len(best) < len(rows):  # only when some family has several configurations
+            text += "\n## Best configuration per family\n\n" + render(best, cols, "md", "best").split("\n\n", 2)[2]
+        text += "\n## Metrics\n\n" + "".join(f"- **{label}** ({direction}): {definition}.\n"
+                                            for label, direction, definition in glossary(cols))
+        text += "- **reconstruction** (lower is better): the negative log-likelihood of the images, nats per image.\n"
         subs = sorted({(r["cell"]["config"]["model"], json.dumps(r.get("submission", {}), sort_keys=True)) for r in records if r["cell"]["config"].get("submission")})
         if subs:
             text += "\n## Submissions\n\n" + "".join(

@@ -1,5 +1,6 @@
 """Every output of a study, rebuilt from its stored records in one call: leaderboard (md + csv) →
-trade-off and KL plots → best-run traversals → budget calibration → seed stability → HTML report.
+trade-off and KL plots → best-run traversals → budget calibration → seed stability → UDR (when every
+run has probe codes) → HTML report.
 
 Outputs are derived artefacts: same records, same files (the published study's test rebuilds them
 byte-identically).
@@ -10,7 +11,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from core.layout import TRAVERSALS
+from core.layout import PROBE_CODES, TRAVERSALS
 
 from .calibration import build_calibration
 from .leaderboard import build_leaderboard
@@ -18,6 +19,7 @@ from .plots import kl_curve_plot, tradeoff_plot
 from .records import family_label, load_records
 from .report import build_report
 from .stability_report import build_stability
+from .udr_report import build_udr
 
 
 def best_run_traversals(records: list[dict], path: Path) -> list[Path]:
@@ -47,5 +49,7 @@ def rebuild_outputs(study_dir: str | Path, study_name: str) -> list[Path]:
     out += best_run_traversals(records, d / "best_traversals.png")
     out += build_calibration(d, study_name)
     out += build_stability(d, study_name)
+    if all((Path(r["_path"]).parent / PROBE_CODES).exists() for r in records):
+        out += build_udr(d, study_name)
     out.append(build_report(d, study_name))
     return out

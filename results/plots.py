@@ -129,3 +129,64 @@ def mi_heatmap(mi, factor_names, path: str | Path, title: str = "") -> Path:
     ax.set_title(title or "factor × latent mutual information", fontsize=9)
     fig.tight_layout()
     return _save(fig, Path(path))
+
+
+def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
+    """Duan et al.'s figure: UDR (x) against each supervised metric (y) over all runs, one panel per
+    metric, colour = family, Spearman ρ in each panel's title."""
+    panels = [(m, k) for m, k in metrics if f"{m}.{k}" in rho]
+    n = max(1, len(panels))
+    ncols = min(3, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.3 * nrows), squeeze=False)
+    families = sorted({r["family"] for r in rows})
+    cmap = plt.get_cmap("tab10")
+    for ax, (m, k) in zip(axes.flat, panels):
+        for i, fam in enumerate(families):
+            pts = [(r["udr"], r["record"]["metrics"][m]["values"][k]) for r in rows if r["family"] == fam and m in r["record"]["metrics"]
+                   and r["record"]["metrics"][m]["values"].get(k) is not None and np.isfinite(r["udr"])]
+            if pts:
+                ax.scatter(*zip(*pts), s=22, color=cmap(i % 10), label=fam, alpha=0.85)
+        r, cnt = rho[f"{m}.{k}"]
+        ax.set_title(f"{m}.{k}: ρ = {r:.2f} (n = {cnt})", fontsize=9)
+        ax.set_xlabel("UDR (no labels)")
+        ax.set_ylabel(f"{m}.{k}")
+        ax.grid(alpha=0.3)
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    if not panels:
+        axes[0, 0].text(0.5, 0.5, "fewer than 3 runs with UDR and a supervised score", ha="center", va="center")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    if handles:
+        fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 1.0))
+    fig.suptitle("UDR against supervised metrics (points = runs)", y=1.04 if handles else 1.0, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, Path(path))
+
+
+def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
+    """The study at a glance: one panel per metric, one bar per configuration (mean over seeds, error bar
+    = std), arrow in the title for the better direction."""
+    from .leaderboard import metric_label
+
+    n = max(1, len(cols))
+    ncols = min(4, n)
+    nrows = -(-n // ncols)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.6 * nrows + 0.6), squeeze=False)
+    labels = [f"{r['family']}\n{r['hparams']}" if r["hparams"] else r["family"] for r in rows]
+    cmap = plt.get_cmap("tab10")
+    families = sorted({r["family"] for r in rows})
+    for ax, (name, key, hib) in zip(axes.flat, cols):
+        vals = [r[f"{name}.{key}"] for r in rows]
+        x = np.arange(len(rows))
+        ax.bar(x, [v[0] if v else np.nan for v in vals], yerr=[v[1] if v and v[2] > 1 else 0 for v in vals],
+               color=[cmap(families.index(r["family"]) % 10) for r in rows], capsize=3, alpha=0.85)
+        ax.set_title(f"{metric_label(name, key)} {'↑' if hib else '↓'}", fontsize=9)
+        ax.set_xticks(x, labels, fontsize=6, rotation=30, ha="right")
+        ax.tick_params(axis="y", labelsize=7)
+        ax.grid(axis="y", alpha=0.3)
+    for ax in list(axes.flat)[len(cols):]:
+        ax.axis("off")
+    fig.suptitle("Every configuration on every metric: mean over seeds ± std (bars coloured by family)", fontsize=10)
+    fig.tight_layout()
+    return _save(fig, Path(path))

@@ -6,15 +6,16 @@ from __future__ import annotations
 
 import base64
 import html
+import json
 from pathlib import Path
 
 from jinja2 import Environment
 
 from core.io import atomic_write_text
-from core.layout import LOG, TRAVERSALS
+from core.layout import LOG, RESULT, TRAVERSALS
 
-from .leaderboard import aggregate, table_cells
-from .plots import kl_curve_plot, mi_heatmap
+from .leaderboard import aggregate, glossary, metric_label, table_cells
+from .plots import kl_curve_plot, mi_heatmap, summary_plot
 from .records import family_label, load_records
 from .stability import runs_table
 from .stability_report import VARIANCE_HEADERS, variance_rows
@@ -23,10 +24,14 @@ _SORT_JS = """
 document.querySelectorAll('table.sortable').forEach(function (table) {
   table.querySelectorAll('th').forEach(function (th, col) {
     th.style.cursor = 'pointer';
-    th.title = 'click to sort';
+    th.title = 'click to sort (best first for metrics)';
     th.addEventListener('click', function () {
       var body = table.tBodies[0], rows = Array.from(body.rows);
-      var asc = th.dataset.dir !== 'asc'; th.dataset.dir = asc ? 'asc' : 'desc';
+      var first = th.textContent.indexOf('↑') >= 0 ? 'desc' : 'asc';  // ↑ metrics: best = largest first
+      var dir = th.dataset.dir ? (th.dataset.dir === 'asc' ? 'desc' : 'asc') : first;
+      table.querySelectorAll('th').forEach(function (o) { o.dataset.dir = ''; o.classList.remove('asc', 'desc'); });
+      th.dataset.dir = dir; th.classList.add(dir);
+      var asc = dir === 'asc';
       rows.sort(function (a, b) {
         var x = a.cells[col].innerText, y = b.cells[col].innerText;
         var nx = parseFloat(x), ny = parseFloat(y);
@@ -45,14 +50,46 @@ _PAGE = Environment(autoescape=True).from_string("""<!doctype html>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; font-size: 12px; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; }
-th { background: #f0f0f0; } img { max-width: 100%; border: 1px solid #eee; margin: 0.5em 0; }
-.note { color: #555; font-size: 13px; }
+th { background: #f0f0f0; } img { width: 100%; max-width: 1200px; border: 1px solid #eee; margin: 0.5em 0; }
+th.asc::after { content: " ▲"; } th.desc::after { content: " ▼"; }
+.note { color: #555; font-size: 13px; } dl.glossary dt { font-weight: 600; margin-top: 0.4em; }
+dl.glossary dd { margin-left: 1.5em; color: #333; }
 </style></head><body>
 <h1>{{ title }}</h1>
 {{ body | safe }}
 <script>{{ script | safe }}</script>
 </body></html>
 """)
+
+
+def _glossary_html(cols) -> str:
+    items = "".join(f"<dt>{html.escape(label)} <span class='note'>({direction})</span></dt><dd>{html.escape(definition)}</dd>"
+                    for label, direction, definition in glossary(cols))
+    return (f"<dl class='glossary'>{items}<dt>reconstruction <span class='note'>(lower is better)</span></dt>"
+            "<dd>negative log-likelihood of the images, nats per image</dd></dl>"
+            "<p class='note'>Protocols in full: docs/metrics.md of the suite.</p>")
+
+
+_MINIBATCH = {"total_correlation", "mutual_information", "dimension_wise_kl"}
+
+
+def _run_details(r: dict) -> list[str]:
+    """Config, training summary (minibatch estimates labelled as such) and links for a run page."""
+    cfg = r["cell"]["config"]
+    keep = ("dataset", "model", "hparams", "seed", "steps", "batch_size", "lr", "architecture", "latent_dim", "precision")
+    conf = "".join(f"<tr><td>{k}</td><td>{html.escape(json.dumps(cfg.get(k)))}</td></tr>" for k in keep if k in cfg)
+    tr = r.get("training", {})
+    chen = r["metrics"].get("elbo_decomposition", {}).get("values", {})
+    rows = []
+    for k, v in tr.items():
+        if isinstance(v, list):
+            continue
+        note = " (minibatch estimate at the training batch size: biased" + (f"; Chen's full-dataset value {chen[k]:.3f}" if chen.get(k) is not None else "") + ")" if k in _MINIBATCH else ""
+        rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{v if isinstance(v, int) else f'{v:.3f}'}</td></tr>")
+    link = f"../../{html.escape(r['cell_hash'])}"
+    return ["<h2>Configuration</h2>", f"<table>{conf}</table>", "<h2>End of training (mean of the last logged steps)</h2>",
+            f"<table>{''.join(rows)}</table>",
+            f"<p>Files: <a href='{link}/{RESULT}'>record ({RESULT})</a> · <a href='{link}/{LOG}'>training log ({LOG})</a></p>"]
 
 
 def _fmt(value) -> str:
@@ -78,12 +115,16 @@ def build_report(study_dir: str | Path, study: str) -> Path:
     out = d / "report"
     (out / "runs").mkdir(parents=True, exist_ok=True)
     rows, cols = aggregate(records)
+    summary_png = summary_plot(rows, cols, d / "summary.png")
     parts = [f'<p class="note">{len(records)} runs; mean ± std over seeds (n); #k = rank; ↑ higher is better, ↓ lower. '
-             "Click a column header to sort.</p>", "<h2>Leaderboard</h2>",
-             _html_table(*table_cells(rows, cols))]
+             "Click a column header to sort it best-first; click again to reverse.</p>",
+             "<h2>At a glance</h2>", _img(summary_png, "summary: every family on every metric"),
+             "<h2>Leaderboard</h2>", _html_table(*table_cells(rows, cols)),
+             "<h2>Metrics</h2>", _glossary_html(cols)]
     for name, title in [("tradeoff.png", "Reconstruction vs disentanglement"), ("seed_spread.png", "Seed spread"),
                         ("rank_correlation.png", "Metric agreement"), ("kl_over_training.png", "Per-latent KL over training"),
-                        ("budget_curves.png", "Metrics over the training budget"), ("best_traversals.png", "Traversals of the best run (discrete MIG)")]:
+                        ("budget_curves.png", "Metrics over the training budget"), ("best_traversals.png", "Traversals of the best run (discrete MIG)"),
+                        ("udr_vs_metrics.png", "UDR (no labels) against supervised metrics")]:
         if (d / name).exists():
             parts += [f"<h2>{title}</h2>", _img(d / name, title)]
     df, metric_names = runs_table(records)
@@ -96,9 +137,13 @@ def build_report(study_dir: str | Path, study: str) -> Path:
         label = f"{fam} ({hp or 'defaults'}), seed {r['cell']['config']['seed']}"
         page = out / "runs" / f"{r['cell_hash']}.html"
         body = [f"<p><a href='../index.html'>← {html.escape(study)}</a></p>"]
-        metrics_rows = "".join(f"<tr><td>{html.escape(m)}</td><td>{html.escape(v['primary'])}</td><td>{_fmt(v['values'][v['primary']])}</td>"
+        body += _run_details(r)
+        metrics_rows = "".join(f"<tr><td>{html.escape(metric_label(m, v['primary']))}</td><td>{_fmt(v['values'][v['primary']])}</td>"
+                               f"<td>{'higher' if v['higher_is_better'].get(v['primary'], True) else 'lower'} is better</td>"
                                f"<td>{html.escape(v['protocol'])}</td></tr>" for m, v in sorted(r["metrics"].items()))
-        body.append(f'<table class="sortable"><thead><tr><th>metric</th><th>value</th><th>score</th><th>protocol</th></tr></thead><tbody>{metrics_rows}</tbody></table>')
+        body.append("<h2>Metrics</h2>")
+        body.append(f'<table class="sortable"><thead><tr><th>metric</th><th>score</th><th>direction</th><th>protocol</th></tr></thead>'
+                    f'<tbody>{metrics_rows}</tbody></table>')
         kl_png = run_dir / "kl_curves.png"
         if (run_dir / LOG).exists():
             kl_curve_plot(run_dir, kl_png, f"Per-latent KL — {label}")

@@ -14,7 +14,7 @@ def register(sub) -> None:
                         "explained by family / hyper-parameter / seed, Spearman correlation between metrics, the rank-flip "
                         "probability, and (with --eval-seeds) evaluation-seed stability: trained models re-scored under "
                         "several metric seeds (no training). Writes stability.md and plots into the study folder.")
-    sb.add_argument("--study", default="quick")
+    sb.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
     sb.add_argument("--eval-seeds", type=int, default=0, help="re-score models under this many extra metric seeds")
     sb.add_argument("--eval-runs", type=int, default=4, help="how many runs to re-score for evaluation-seed stability")
     add_store_arg(sb)
@@ -22,14 +22,29 @@ def register(sub) -> None:
 
     rp = sub.add_parser("report", help="write the self-contained HTML report of a study",
                         description="One static HTML page per study (sortable leaderboard, plots, stability) plus a page per run.")
-    rp.add_argument("--study", default="quick")
+    rp.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
     add_store_arg(rp)
     rp.set_defaults(func=_report)
 
+    ud = sub.add_parser("udr", help="unsupervised model selection (UDR) across the seeds of each configuration",
+                        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+                        description="UDR (Duan et al. 2020) of every run against the other seeds of its configuration, from the "
+                        "shared probe codes each scored run stores; writes udr.json, udr.md (per-run UDR, its rank correlation "
+                        "with the supervised metrics, and the model-selection table) and udr_vs_metrics.png.",
+                        epilog="example:\n  python -m benchmark udr --study smoke --correlation lasso")
+    ud.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
+    ud.add_argument("--correlation", default="spearman", choices=["spearman", "lasso"], help="latent similarity")
+    ud.add_argument("--rescore", action="store_true", help="first compute missing probe codes from the runs' checkpoints")
+    add_store_arg(ud)
+    ud.set_defaults(func=_udr)
+
     lb = sub.add_parser("leaderboard", help="rebuild the leaderboard from stored records",
-                        description="Rebuild the leaderboard deterministically from stored records only (same records → same bytes).")
-    lb.add_argument("--study", default="quick")
-    lb.add_argument("--format", default="md", choices=["md", "csv", "latex", "html"])
+                        description="Rebuild the leaderboard deterministically from stored records only (same records → same "
+                        "bytes): writes leaderboard.<format> into the study folder and prints it, or writes only --out. "
+                        "runs-csv is one row per run with every metric value and hyper-parameter (for pandas).")
+    lb.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
+    lb.add_argument("--format", default="md", choices=["md", "csv", "latex", "html", "runs-csv"], help="output format")
+    lb.add_argument("--out", default=None, help="write the table to this file instead of the study folder and stdout")
     add_store_arg(lb)
     lb.set_defaults(func=_leaderboard)
 
@@ -43,13 +58,15 @@ def _leaderboard(args) -> int:
 
     d = existing_study_dir(RunStore(args.store), args.study)
     text = leaderboard_text(d, args.study, args.format)
-    path = d / f"leaderboard.{args.format}"
+    if args.out:
+        atomic_write_text(args.out, text)
+        print(f"wrote {args.out}", file=sys.stderr)
+        return 0
     try:
-        atomic_write_text(path, text)
+        atomic_write_text(d / f"leaderboard.{args.format.replace('runs-csv', 'runs.csv')}", text)
     except OSError as exc:  # a read-only store still shows its leaderboard
         print(f"note: leaderboard not stored: {os_error_line(exc)}", file=sys.stderr)
-        path = None
-    print(text if args.format == "md" or path is None else f"wrote {path}")
+    sys.stdout.write(text)
     return 0
 
 
@@ -77,3 +94,19 @@ def _report(args) -> int:
     print(f"wrote {build_report(existing_study_dir(store, args.study), args.study)}")
     return 0
 
+
+
+def _udr(args) -> int:
+    from benchmark.store import RunStore
+    from results.udr_report import build_udr
+
+    store = RunStore(args.store)
+    d = existing_study_dir(store, args.study)
+    if args.rescore:
+        from benchmark.evaluation import rescore_probes
+
+        print(f"probe codes written for {rescore_probes(d)} run(s)")
+    paths = build_udr(d, args.study, args.correlation)
+    print(paths[1].read_text())
+    print("outputs: " + ", ".join(str(p) for p in paths))
+    return 0

@@ -24,7 +24,7 @@ def register(sub) -> None:
     p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
     p.add_argument("--dask-address", default=None, help="dask scheduler address (tcp://host:8786) for --executor dask")
     p.add_argument("--slurm-folder", default=None, help="submitit log folder (default: <store>/<study>/_slurm)")
-    p.add_argument("--slurm-cluster", default=None, choices=[None, "slurm", "local", "debug"], help="submitit cluster (default: auto-detect Slurm)")
+    p.add_argument("--slurm-cluster", default=None, choices=["slurm", "local", "debug"], help="submitit cluster (default: auto-detect Slurm)")
     p.add_argument("--slurm-partition", default=None, help="Slurm partition")
     add_store_arg(p)
     p.set_defaults(func=_run)
@@ -33,7 +33,7 @@ def register(sub) -> None:
     s.set_defaults(func=_studies)
 
     st = sub.add_parser("status", help="done / running / failed / pending cells of a study", description="Show the state of every cell.")
-    st.add_argument("--study", default="quick")
+    st.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
     add_store_arg(st)
     st.set_defaults(func=_status)
 
@@ -109,13 +109,27 @@ def _run(args) -> int:
             if res["state"] == "failed":
                 failures.append(res)
             bar.update(1)
-    print(f"finished in {time.perf_counter() - t0:,.0f} s: " + ", ".join(f"{k} {v}" for k, v in summary.items()))
-    for f in failures:
-        print(f"  cell {f['index']} failed: {f['error']}")
+    _print_summary(study, store, len(done), summary, failures, time.perf_counter() - t0)
+    return 1 if failures else 0
+
+
+def _print_summary(study, store, already: int, summary: dict, failures: list, seconds: float) -> None:
+    """Cells complete (this run and before), failures with their reasons, the top of the leaderboard
+    and where the report is."""
     from results.pipeline import rebuild_outputs
 
+    total = len(study.cells)
+    complete = sum(store.is_complete(study.name, c) for c in study.cells)
+    print(f"finished in {seconds:,.0f} s: {complete} of {total} cells complete ({summary['done']} this run, {already} before), "
+          f"{summary['failed']} failed" + (f", {summary['busy']} running elsewhere" if summary.get("busy") else ""))
+    for f in failures:
+        print(f"  cell {f['index']} failed: {f['error']}")
     outputs = rebuild_outputs(store.study_dir(study.name), study.name)
-    if outputs:
-        print(outputs[0].read_text())
-        print("outputs: " + ", ".join(str(p) for p in outputs))
-    return 1 if failures else 0
+    if not outputs:
+        return
+    table = outputs[0].read_text().split("\n## ", 1)[0].rstrip().splitlines()
+    head = [line for line in table if line.startswith("|")][:8]
+    print("\n".join(["", "top of the leaderboard:", *head, f"  … full table: {outputs[0]}"]))
+    report = next((p for p in outputs if p.name == "index.html"), None)
+    if report is not None:
+        print(f"report: {report.resolve().as_uri()}")

@@ -1,5 +1,6 @@
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -120,7 +121,7 @@ def test_two_concurrent_runners_one_record_per_cell(reference_store, tmp_path):
         assert not list(d.glob("*.tmp")) and not list(d.glob(".result.json.*"))
     assert _values(tmp_path) == _values(reference_store)
     # each cell trained by exactly one runner: busy + done counts add up
-    done = sum(int(o.split("done ")[1].split(",")[0]) for o in outs)
+    done = sum(int(re.search(r"\((\d+) this run", o).group(1)) for o in outs)
     assert done == 3
 
 
@@ -159,7 +160,7 @@ def test_failed_cell_is_recorded_and_others_continue(tmp_path, monkeypatch, caps
     monkeypatch.setattr(runner, "score_trained", flaky)
     assert main(["run", "--study", "smoke", "--store", str(tmp_path), "--jobs", "1"]) == 1
     out = capsys.readouterr().out
-    assert "failed 1" in out and "simulated evaluation failure" in out
+    assert "1 failed" in out and "simulated evaluation failure" in out
     assert main(["status", "--study", "smoke", "--store", str(tmp_path)]) == 0
     assert "failed: 1" in capsys.readouterr().out
 

@@ -138,3 +138,53 @@ def test_non_finite_values_stored_as_null_are_left_out(study_dir):
     assert build_leaderboard(study_dir, "t", "md").exists() and tradeoff_plot(load_records(study_dir), study_dir / "t.png").exists()
     build_stability(study_dir, "t")
     assert "not finite" in (build_report(study_dir, "t").parent / "runs" / "h0001.html").read_text()
+
+
+def test_report_structure(study_dir):
+    """Glossary, summary figure, only embedded images (no broken links), run pages with real headers and
+    links to the record and log that exist."""
+    import re
+    from pathlib import Path
+
+    index = build_report(study_dir, "t")
+    text = index.read_text()
+    assert "At a glance" in text and "<dl class='glossary'>" in text and "MIG (dlib)" in text
+    srcs = re.findall(r'<img alt="[^"]*" src="([^"]+)"', text)
+    assert srcs and all(s.startswith("data:image/png;base64,") for s in srcs)
+    page = index.parent / "runs" / "h0000.html"
+    run = page.read_text()
+    assert "<th>metric</th><th>score</th><th>direction</th><th>protocol</th>" in run and "Configuration" in run
+    for href in re.findall(r"href='(\.\./\.\./[^']+)'", run):
+        assert (page.parent / href).resolve().exists(), href
+    assert oct(index.stat().st_mode & 0o777) == "0o644"
+
+
+def test_single_seeds_show_no_spread(study_dir):
+    from results.leaderboard import _cell
+
+    rows, _ = aggregate(load_records(study_dir))
+    tc = {(r["family"], r["hparams"]): r for r in rows}[("tcvae", "beta=6")]
+    assert tc["n"] == 1 and _cell(tc["mig.discrete_mig"]) == "0.400 (n=1)"
+
+
+def test_equal_shown_means_share_a_rank(tmp_path):
+    rec = _record
+    recs = [rec(0, "vae", {}, 0, 0.30001, 1.0, 50.0), rec(1, "betavae", {"beta": 4.0}, 0, 0.29999, 1.0, 50.0),
+            rec(2, "tcvae", {"beta": 6.0}, 0, 0.1, 1.0, 50.0)]
+    for r in recs:
+        (tmp_path / r["cell_hash"]).mkdir()
+        (tmp_path / r["cell_hash"] / "result.json").write_text(json.dumps(r))
+    rows, _ = aggregate(load_records(tmp_path))
+    ranks = {r["family"]: r["rank.mig.discrete_mig"] for r in rows}
+    assert ranks == {"vae": 1, "betavae": 1, "tcvae": 3}
+
+
+def test_runs_csv_and_latex(study_dir):
+    import pandas as pd
+
+    from results.leaderboard import leaderboard_text
+
+    df = pd.read_csv(__import__("io").StringIO(leaderboard_text(study_dir, "t", "runs-csv")))
+    assert len(df) == 5 and {"mig.discrete_mig", "beta", "seed", "family"} <= set(df.columns)
+    tex = leaderboard_text(study_dir, "t", "latex")
+    assert "booktabs" in tex and "\\toprule" in tex and "±" not in tex and "↑" not in tex and "$\\pm$" in tex

@@ -1,0 +1,137 @@
+"""UDR across a study (Duan et al. 2020): each run scored against the other seeds of its configuration
+from the shared probe codes stored with every record, the paper's figure (UDR against each supervised
+metric over all runs, Spearman ρ per panel) and the model-selection table (the run UDR picks per family
+vs the run each supervised metric picks, and what picking without labels costs).
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from core.io import atomic_write_text
+from core.layout import PROBE_CODES
+from metrics.udr import compute_udr
+
+from .records import family_label, load_records
+
+SELECTION_METRICS = (("mig", "discrete_mig"), ("mig_sampled", "mig"), ("dci", "disentanglement"), ("factor_vae", "eval_accuracy"),
+                     ("beta_vae", "eval_accuracy"), ("sap", "SAP_score"))
+
+
+class MissingProbeCodes(ValueError):
+    """Some runs of the study have no stored probe codes."""
+
+
+def _probe(record: dict) -> dict | None:
+    path = Path(record["_path"]).parent / PROBE_CODES
+    if not path.exists():
+        return None
+    with np.load(path, allow_pickle=False) as f:
+        return {k: f[k] for k in f.files}
+
+
+def study_udr(records: list[dict], kind: str = "spearman") -> list[dict]:
+    """One row per run: cell index, family, hyper-parameters, seed, UDR (NaN alone in its configuration)."""
+    missing = [r for r in records if not (Path(r["_path"]).parent / PROBE_CODES).exists()]
+    if missing:
+        cells = ", ".join(str(r["cell_index"]) for r in missing[:12]) + (" …" if len(missing) > 12 else "")
+        raise MissingProbeCodes(f"{len(missing)} run(s) have no {PROBE_CODES} (cells {cells}); re-score them with "
+                                "`python -m benchmark udr --study NAME --rescore` (needs their checkpoints)")
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        fam, hp = family_label(r)
+        groups.setdefault((r["cell"]["config"]["dataset"], fam, hp), []).append(r)
+    rows = []
+    for (dataset, fam, hp), recs in sorted(groups.items()):
+        probes = [_probe(r) for r in recs]
+        udr = [float("nan")] * len(recs)
+        if len(recs) >= 2:
+            udr = compute_udr([p["mean"] for p in probes], [p["kl_per_latent"] for p in probes], kind)["udr"]
+        for r, u in zip(recs, udr):
+            rows.append({"cell_index": r["cell_index"], "dataset": dataset, "family": fam, "hparams": hp,
+                         "seed": r["cell"]["config"]["seed"], "udr": u, "record": r})
+    return rows
+
+
+def _fmt(v) -> str:
+    return "–" if v is None or not np.isfinite(v) else f"{v:.3f}"
+
+
+def _value(record: dict, metric: str, key: str):
+    return record["metrics"].get(metric, {}).get("values", {}).get(key)
+
+
+def selection_table(rows: list[dict]) -> list[dict]:
+    """Per family (all its configurations and seeds): the run UDR picks and, per supervised metric, the run
+    that metric picks and the score lost by picking with UDR instead."""
+    out = []
+    for fam in sorted({r["family"] for r in rows}):
+        runs = [r for r in rows if r["family"] == fam and np.isfinite(r["udr"])]
+        if not runs:
+            continue
+        pick = max(runs, key=lambda r: (r["udr"], -r["cell_index"]))
+        line = {"family": fam, "runs": len(runs), "udr_pick": pick["cell_index"], "losses": {}}
+        for metric, key in SELECTION_METRICS:
+            scored = [(r, _value(r["record"], metric, key)) for r in runs]
+            scored = [(r, v) for r, v in scored if v is not None]
+            if not scored:
+                continue
+            best, best_v = max(scored, key=lambda t: (t[1], -t[0]["cell_index"]))
+            mine = _value(pick["record"], metric, key)
+            line["losses"][f"{metric}.{key}"] = {"best_run": best["cell_index"], "best": best_v, "udr_pick": mine,
+                                                 "lost": None if mine is None else best_v - mine}
+        out.append(line)
+    return out
+
+
+def rank_correlations(rows: list[dict]) -> dict[str, tuple[float, int]]:
+    """Spearman ρ between UDR and each supervised metric over all runs with both: {metric: (ρ, n)}."""
+    from scipy import stats
+
+    out = {}
+    for metric, key in SELECTION_METRICS:
+        pairs = [(r["udr"], _value(r["record"], metric, key)) for r in rows]
+        pairs = [(u, v) for u, v in pairs if v is not None and np.isfinite(u)]
+        if len(pairs) >= 3:
+            out[f"{metric}.{key}"] = (float(stats.spearmanr(*zip(*pairs)).statistic), len(pairs))
+    return out
+
+
+def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list[Path]:
+    """udr.json, udr.md and udr_vs_metrics.png in the study folder."""
+    from .plots import udr_scatter
+
+    d = Path(study_dir)
+    records = load_records(d)
+    if not records:
+        raise ValueError(f"no complete records in {d}; run the study first")
+    rows = study_udr(records, kind)
+    rho = rank_correlations(rows)
+    sel = selection_table(rows)
+    data = {"study": study, "correlation": kind, "runs": [{k: v for k, v in r.items() if k != "record"} for r in rows],
+            "rank_correlation": {m: {"rho": v[0], "n": v[1]} for m, v in rho.items()}, "selection": sel}
+    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=True).replace("NaN", "null")
+    paths = [atomic_write_text(d / "udr.json", text + "\n")]
+    lines = [f"# UDR — study `{study}` ({len(rows)} runs, {kind} correlation)", "",
+             "Unsupervised Disentanglement Ranking (Duan et al. 2020): each run against the other seeds of its "
+             "configuration, on the shared probe codes. Few seeds per configuration make each UDR a noisy "
+             "estimate: read the ranks, not the decimals.", "",
+             "| cell | family | hyper-parameters | seed | UDR |", "|---|---|---|---|---|"]
+    lines += [f"| {r['cell_index']} | {r['family']} | {r['hparams'] or '—'} | {r['seed']} | {_fmt(r['udr'])} |" for r in rows]
+    lines += ["", "## Spearman rank correlation of UDR with supervised metrics (all runs)", "",
+              "| metric | ρ | runs |", "|---|---|---|"]
+    lines += [f"| {m} | {v[0]:.2f} | {v[1]} |" for m, v in rho.items()]
+    lines += ["", "## Model selection without labels", "",
+              "Per family: the run UDR would keep, the run each supervised metric would keep, and the score lost "
+              "by trusting UDR.", "", "| family | runs | UDR picks | metric | metric picks | best | UDR's pick | lost |",
+              "|---|---|---|---|---|---|---|---|"]
+    for s in sel:
+        for m, v in s["losses"].items():
+            lines.append(f"| {s['family']} | {s['runs']} | cell {s['udr_pick']} | {m} | cell {v['best_run']} | {v['best']:.3f} | "
+                         f"{_fmt(v['udr_pick'])} | {_fmt(v['lost'])} |")
+    paths.append(atomic_write_text(d / "udr.md", "\n".join(lines) + "\n"))
+    paths.append(udr_scatter(rows, rho, SELECTION_METRICS, d / "udr_vs_metrics.png"))
+    return paths
