@@ -1,15 +1,14 @@
 """Training-step throughput of the dlib conv net at batch 64 (β-VAE objective, Bernoulli), side by side
 in one run, each change measured on its own against the same baseline:
 
-- ``baseline``: plain eager fp32 — the net as ``nn.Conv2d``/``nn.ConvTranspose2d``, contiguous, stock Adam;
-- ``previous_default``: channels_last (the default before the fast layers);
-- ``fast_layers``: channels_last + the fast first/last layers (``models.fast_layers``) — **the default**;
-- ``fast_layers_fused_adam``: + ``Adam(fused=True)`` (not exact: a different update arithmetic);
-- ``fast_layers_flush_denormal``: + ``torch.set_flush_denormal(True)`` (not exact for denormals);
+- ``baseline``: plain eager fp32 — contiguous memory, stock Adam;
+- ``channels_last``: **the default**;
+- ``channels_last_fused_adam``: + ``Adam(fused=True)`` (not exact: a different update arithmetic);
+- ``channels_last_flush_denormal``: + ``torch.set_flush_denormal(True)`` (not exact for denormals);
 - ``compile``, ``bf16``: for reference (bf16 pays off only with AVX-512 BF16/AMX).
 
-Also the per-layer forward + backward time of the output layer, plain vs fast, and the encoder's
-inference throughput at batch 1,024. Run: ``tox -e bench -- bench/test_train_step.py -s`` (print the
+Also the forward + backward time of each layer alone (the output layer with one channel is the slow
+one on AVX2 hosts) and the encoder's inference throughput at batch 1,024. Run: ``tox -e bench -- bench/test_train_step.py -s`` (print the
 host's ``lscpu`` flags with the numbers).
 """
 
@@ -25,28 +24,18 @@ from models.likelihoods import bernoulli_nll
 
 RESULTS: dict[str, float] = {}
 VARIANTS = {
-    "baseline": dict(channels_last=False, fast=False),
-    "previous_default": dict(channels_last=True, fast=False),
-    "fast_layers": dict(channels_last=True, fast=True),
-    "fast_layers_fused_adam": dict(channels_last=True, fast=True, fused=True),
-    "fast_layers_flush_denormal": dict(channels_last=True, fast=True, flush=True),
-    "compile": dict(channels_last=True, fast=True, compile=True),
-    "bf16": dict(channels_last=True, fast=True, bf16=True),
+    "baseline": dict(channels_last=False),
+    "channels_last": dict(channels_last=True),
+    "channels_last_fused_adam": dict(channels_last=True, fused=True),
+    "channels_last_flush_denormal": dict(channels_last=True, flush=True),
+    "compile": dict(channels_last=True, compile=True),
+    "bf16": dict(channels_last=True, bf16=True),
 }
 
 
-def plain_layers(model):
-    """The same model with its fast layers turned back into the plain nn layers (same parameters)."""
-    model.encoder.features[0].__class__ = nn.Conv2d
-    model.decoder.deconv[6].__class__ = nn.ConvTranspose2d
-    return model
-
-
-def _step_fn(channels_last, fast, fused=False, flush=False, compile=False, bf16=False):
+def _step_fn(channels_last, fused=False, flush=False, compile=False, bf16=False):
     torch.manual_seed(0)
     model = build_model("conv", 1)
-    if not fast:
-        plain_layers(model)
     fmt = torch.channels_last if channels_last else torch.contiguous_format
     model = model.to(memory_format=fmt)
     objective = make_objective("betavae", beta=4)
@@ -81,19 +70,21 @@ def test_train_step(benchmark, variant):
         print("\nspeed vs plain eager fp32: " + ", ".join(f"{k} {v / base:.2f}×" for k, v in RESULTS.items()))
 
 
-@pytest.mark.parametrize("layer", ["output_plain", "output_fast", "input_plain", "input_fast"])
-def test_layer_fwd_bwd(benchmark, layer):
-    """The two layers the fast versions replace, forward + backward alone, channels_last, batch 64."""
-    from models.fast_layers import PhaseConvTranspose2d, UnfoldConv2d
+LAYERS = {  # name: (module, input shape) — the dlib net's conv layers, batch 64
+    "enc1_conv_1to32": (lambda: nn.Conv2d(1, 32, 4, 2, 1), (64, 1, 64, 64)),
+    "enc2_conv_32to32": (lambda: nn.Conv2d(32, 32, 4, 2, 1), (64, 32, 32, 32)),
+    "dec3_deconv_32to32": (lambda: nn.ConvTranspose2d(32, 32, 4, 2, 1), (64, 32, 16, 16)),
+    "dec4_deconv_32to1": (lambda: nn.ConvTranspose2d(32, 1, 4, 2, 1), (64, 32, 32, 32)),
+}
 
+
+@pytest.mark.parametrize("layer", list(LAYERS))
+def test_layer_fwd_bwd(benchmark, layer):
+    """Each layer alone, forward + backward, channels_last, batch 64."""
     torch.manual_seed(0)
-    if layer.startswith("output"):
-        mod = (PhaseConvTranspose2d if layer.endswith("fast") else nn.ConvTranspose2d)(32, 1, 4, 2, 1)
-        x = torch.randn(64, 32, 32, 32).contiguous(memory_format=torch.channels_last).requires_grad_()
-    else:
-        mod = (UnfoldConv2d if layer.endswith("fast") else nn.Conv2d)(1, 32, 4, 2, 1)
-        x = (torch.rand(64, 1, 64, 64) > 0.9).float().contiguous(memory_format=torch.channels_last)
-    mod = mod.to(memory_format=torch.channels_last)
+    make, shape = LAYERS[layer]
+    mod = make().to(memory_format=torch.channels_last)
+    x = torch.randn(*shape).contiguous(memory_format=torch.channels_last).requires_grad_(shape[1] > 1)
 
     def fwd_bwd():
         mod.zero_grad(set_to_none=True)
@@ -104,13 +95,10 @@ def test_layer_fwd_bwd(benchmark, layer):
     print(f"\n{layer}: {benchmark.stats.stats.median * 1e3:.2f} ms per forward + backward")
 
 
-@pytest.mark.parametrize("fast", [False, True])
-def test_encoder_inference(benchmark, fast):
+def test_encoder_inference(benchmark):
     """Encoding whole datasets (evaluation): the encoder in inference mode at batch 1,024."""
     torch.manual_seed(0)
     model = build_model("conv", 1).eval().to(memory_format=torch.channels_last)
-    if not fast:
-        plain_layers(model)
     x = (torch.rand(1024, 1, 64, 64) > 0.9).float().contiguous(memory_format=torch.channels_last)
 
     def encode():

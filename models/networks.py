@@ -8,9 +8,7 @@
 - ``mlp`` — Higgins et al. 2017 / Chen et al. 2018 dSprites MLP: 4096 → 1200 → 1200 (ReLU) → 2·D;
   decoder D → 1200 → 1200 → 1200 (tanh) → 4096·C.
 
-TF "same" padding on even inputs maps to ``padding=1`` for k4/s2 and ``padding=0`` for k2/s2. The first
-and last conv layers are ``nn.Conv2d``/``nn.ConvTranspose2d`` subclasses that compute the same function
-faster (:mod:`models.fast_layers`); parameters and ``state_dict`` keys are unchanged.
+TF "same" padding on even inputs maps to ``padding=1`` for k4/s2 and ``padding=0`` for k2/s2.
 Every decoder returns logits (or means, for the Gaussian likelihood) of shape (B, C, 64, 64).
 
 Protocol: ``docs/objectives.md#networks``.
@@ -21,7 +19,6 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .fast_layers import PhaseConvTranspose2d, UnfoldConv2d
 from .interface import VAEModel
 
 
@@ -30,7 +27,7 @@ class ConvEncoder(nn.Module):
         super().__init__()
         k, p = (2, 0) if small_kernels else (4, 1)
         self.features = nn.Sequential(
-            UnfoldConv2d(channels, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 32, 32); nn.Conv2d computed faster
+            nn.Conv2d(channels, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 32, 32)
             nn.Conv2d(32, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 16, 16)
             nn.Conv2d(32, 64, k, 2, p), nn.ReLU(),  # (B, 64, 8, 8)
             nn.Conv2d(64, 64, k, 2, p), nn.ReLU(),  # (B, 64, 4, 4)
@@ -53,7 +50,7 @@ class ConvDecoder(nn.Module):
             nn.ConvTranspose2d(64, 64, 4, 2, 1), nn.ReLU(),  # (B, 64, 8, 8)
             nn.ConvTranspose2d(64, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 16, 16)
             nn.ConvTranspose2d(32, 32, 4, 2, 1), nn.ReLU(),  # (B, 32, 32, 32)
-            PhaseConvTranspose2d(32, channels, 4, 2, 1),  # (B, C, 64, 64) logits; nn.ConvTranspose2d computed faster
+            nn.ConvTranspose2d(32, channels, 4, 2, 1),  # (B, C, 64, 64) logits
         )
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
