@@ -89,7 +89,15 @@ def test_suite_reference(benchmark, table):
     if "gin.tf" not in sys.modules:
         sys.modules["gin.tf"] = gin.tf = types.ModuleType("gin.tf")
     dlib = pytest.importorskip("disentanglement_lib.evaluation.metrics.dci")  # noqa: F841
-    from disentanglement_lib.evaluation.metrics import beta_vae, dci, factor_vae, mig, modularity_explicitness, sap_score, unsupervised_metrics
+    from disentanglement_lib.evaluation.metrics import (
+        beta_vae,
+        dci,
+        factor_vae,
+        mig,
+        modularity_explicitness,
+        sap_score,
+        unsupervised_metrics,
+    )
 
     gin.parse_config("discretizer.discretizer_fn = @histogram_discretizer\ndiscretizer.num_bins = 20")
     codes, grid = table

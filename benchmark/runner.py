@@ -19,10 +19,11 @@ import torch
 
 from core.layout import SCHEMA_VERSION, read_log
 
+from .cell_filter import filter_cells
 from .evaluation import score_trained
 from .factory import resolve_device
 from .store import RunStore, code_version
-from .studies import Cell, Study, filter_cells
+from .studies import Cell, Study
 from .training import DivergenceError, train
 
 

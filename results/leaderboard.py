@@ -13,7 +13,7 @@ import numpy as np
 
 from core.io import atomic_write_text
 
-from .records import family_label, load_external, load_records, metric_columns
+from .records import configurations, family_label, load_external, load_records, metric_columns
 
 FORMATS = ("md", "csv", "latex", "html", "runs-csv")
 
@@ -42,12 +42,8 @@ def glossary(cols) -> list[tuple[str, str, str]]:
 def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, bool]]]:
     """One row per (dataset, family, hyper-parameters): per-metric mean, std, n; reconstruction."""
     cols = metric_columns(records)
-    groups: dict[tuple, list[dict]] = {}
-    for r in records:
-        fam, hp = family_label(r)
-        groups.setdefault((r["cell"]["config"]["dataset"], fam, hp), []).append(r)
     rows = []
-    for (dataset, fam, hp), recs in sorted(groups.items()):
+    for (dataset, fam, hp), recs in configurations(records):
         row = {"dataset": dataset, "family": fam, "hparams": hp, "n": len(recs), "seeds": sorted(r["cell"]["config"]["seed"] for r in recs)}
         recon = [r["training"].get("reconstruction") for r in recs if r.get("training", {}).get("reconstruction") is not None]
         row["reconstruction"] = (float(np.mean(recon)), float(np.std(recon, ddof=1)) if len(recon) > 1 else 0.0, len(recon))

@@ -56,6 +56,16 @@ def family_label(rec: dict) -> tuple[str, str]:
     return family, label
 
 
+def configurations(records: list[dict]) -> list[tuple[tuple[str, str, str], list[dict]]]:
+    """Records grouped by configuration — (dataset, family, hyper-parameter label) — in sorted order;
+    the seeds of one configuration are one group."""
+    groups: dict[tuple, list[dict]] = {}
+    for r in records:
+        fam, hp = family_label(r)
+        groups.setdefault((r["cell"]["config"]["dataset"], fam, hp), []).append(r)
+    return sorted(groups.items())
+
+
 def load_external(study_dir: str | Path) -> list[dict]:
     """Records of external representations (``python -m benchmark evaluate``), sorted by path."""
     out = []

@@ -15,7 +15,7 @@ from core.io import atomic_write_text
 from core.layout import PROBE_CODES
 from metrics.udr import compute_udr
 
-from .records import family_label, load_records
+from .records import configurations, load_records
 
 SELECTION_METRICS = (("mig", "discrete_mig"), ("mig_sampled", "mig"), ("dci", "disentanglement"), ("factor_vae", "eval_accuracy"),
                      ("beta_vae", "eval_accuracy"), ("sap", "SAP_score"))
@@ -40,12 +40,8 @@ def study_udr(records: list[dict], kind: str = "spearman") -> list[dict]:
         cells = ", ".join(str(r["cell_index"]) for r in missing[:12]) + (" …" if len(missing) > 12 else "")
         raise MissingProbeCodes(f"{len(missing)} run(s) have no {PROBE_CODES} (cells {cells}); re-score them with "
                                 "`python -m benchmark udr --study NAME --rescore` (needs their checkpoints)")
-    groups: dict[tuple, list[dict]] = {}
-    for r in records:
-        fam, hp = family_label(r)
-        groups.setdefault((r["cell"]["config"]["dataset"], fam, hp), []).append(r)
     rows = []
-    for (dataset, fam, hp), recs in sorted(groups.items()):
+    for (dataset, fam, hp), recs in configurations(records):
         probes = [_probe(r) for r in recs]
         udr = [float("nan")] * len(recs)
         if len(recs) >= 2:

@@ -8,10 +8,11 @@ import time
 
 import pytest
 
+from benchmark.cell_filter import filter_cells
 from benchmark.cli import main
 from benchmark.executors import run_dask, run_local, run_slurm
 from benchmark.store import CLAIM, RunStore
-from benchmark.studies import STUDIES, filter_cells, get_study
+from benchmark.studies import STUDIES, get_study
 
 
 def _values(store_root, study="smoke"):

@@ -4,12 +4,12 @@ the pruned one (the default) against the dense one, kept as the reference."""
 import math
 
 import numpy as np
+import pytest
 from scipy.special import logsumexp
 
-import pytest
-
 from metrics.entropy import CUTOFF, POW2_NEG, TAYLOR, _exp_neg, entropies, entropies_dense, sample_posterior
-from metrics.entropy_tree import SERIES_RADIUS, _lse_series, kd_order
+from metrics.entropy_series import SERIES_RADIUS, lse_series
+from metrics.entropy_tree import kd_order
 
 
 def _dense(z, mu, logvar):
@@ -77,7 +77,7 @@ def test_series_covers_collapsed_dims_and_refuses_others():
     const, half_iv = -0.5 * (math.log(2 * math.pi) + logvar), 0.5 * np.exp(-logvar)
     x = rng.normal(size=400)
     for dim, coverage in ((0, lambda c: c < 0.1), (1, lambda c: c > 0.9), (2, lambda c: True)):
-        values, used = _lse_series(x, mu[:, dim], const[:, dim], half_iv[:, dim])
+        values, used = lse_series(x, mu[:, dim], const[:, dim], half_iv[:, dim])
         assert coverage(used.mean()), (dim, used.mean())
         ref = logsumexp(const[None, :, dim] - (x[:, None] - mu[None, :, dim]) ** 2 * half_iv[None, :, dim], axis=1)
         np.testing.assert_allclose(values[used], ref[used], rtol=1e-13)

@@ -144,7 +144,6 @@ def test_report_structure(study_dir):
     """Glossary, summary figure, only embedded images (no broken links), run pages with real headers and
     links to the record and log that exist."""
     import re
-    from pathlib import Path
 
     index = build_report(study_dir, "t")
     text = index.read_text()

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from core.layout import PROBE_CODES, RESULT
-from results.udr_report import MissingProbeCodes, build_udr, study_udr
 from results.records import load_records
+from results.udr_report import MissingProbeCodes, build_udr, study_udr
 
 
 def _record(idx, model, seed, mig):
