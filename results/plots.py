@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from core.io import atomic_write  # noqa: E402
 from core.layout import read_log  # noqa: E402
 
+from .leaderboard import metric_label  # noqa: E402
 from .records import family_label, metric_columns  # noqa: E402
 
 FAMILY_COLOURS = {"vae": "#444444", "betavae": "#1f77b4", "annealed": "#2ca02c", "tcvae": "#d62728"}
@@ -45,14 +46,23 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
         for fam, sweeps in sorted(by_family.items()):
             pts = sorted((sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v)) for v in sweeps.values())
             ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, color=FAMILY_COLOURS.get(fam, "#9467bd"), label=fam)
-        ax.set_xlabel("reconstruction NLL (nats/image, ↓)")
-        ax.set_ylabel(f"{name}.{key} ({'↑' if hib else '↓'})", fontsize=8)
-        ax.grid(alpha=0.3)
+        xs = [x for sw in by_family.values() for v in sw.values() for x, _ in v]
+        if xs and min(xs) > 0 and max(xs) / min(xs) > 4:  # one failed family would squeeze the others into a sliver
+            from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
+
+            ax.set_xscale("log")
+            ax.xaxis.set_major_locator(LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(ScalarFormatter())
+            ax.xaxis.set_minor_formatter(NullFormatter())
+        ax.set_xlabel("reconstruction NLL (nats/image, ↓" + (", log scale)" if ax.get_xscale() == "log" else ")"))
+        ax.set_ylabel(f"{metric_label(name, key)} ({'↑' if hib else '↓'})", fontsize=8)
+        ax.grid(alpha=0.3, which="both")
     for ax in list(axes.flat)[n:]:
         ax.axis("off")
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 0.955))
-    fig.suptitle("Reconstruction vs disentanglement: points = runs, lines = family sweeps (seed means)", y=0.998, fontsize=10)
+    fig.suptitle("Reconstruction vs disentanglement: small points = runs; large points = a configuration's mean over seeds, "
+                 "joined within a family when it has several", y=0.998, fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     return _save(fig, Path(path))
 
@@ -70,10 +80,10 @@ def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Pat
         ax2 = ax.twinx()
         ax2.plot(steps, [r["capacity"] for r in log], "k--", lw=1, label="capacity C")
         ax2.plot(steps, [r["kl"] for r in log], "k:", lw=1, label="total KL")
-        ax2.set_ylabel("nats (total)")
+        ax2.set_ylabel("capacity C (dashed), total KL (dotted): nats")
         ax2.legend(loc="upper left", fontsize=7)
     ax.set_xlabel("training step")
-    ax.set_ylabel("KL per latent (nats)")
+    ax.set_ylabel("KL of each latent (solid lines): nats")
     ax.legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
     ax.set_title(title or "Per-latent KL over training", fontsize=10)
     fig.tight_layout()
@@ -97,19 +107,35 @@ def rank_correlation_heatmap(rho, path: str | Path) -> Path:
     return _save(fig, Path(path))
 
 
+def _short_label(column: str) -> str:
+    """'mig.discrete_mig' → 'MIG (dlib)', wrapped to two lines at most."""
+    name, _, key = column.partition(".")
+    label = metric_label(name, key) if key else column
+    if len(label) > 16 and " " in label:
+        cut = label.rfind(" ", 0, 16)
+        label = label[:cut] + "\n" + label[cut + 1:]
+    return label
+
+
 def seed_spread_plot(df, metrics: list[str], path: str | Path) -> Path:
     """Each metric against the configuration (family × hyper-parameters), every seed a dot, mean ± std."""
     configs = sorted({(f, h) for f, h in zip(df["family"], df["hparams"])})
     n = len(metrics)
     fig, axes = plt.subplots(n, 1, figsize=(max(6.0, 0.55 * len(configs) + 2), 2.1 * n), squeeze=False)
     for ax, m in zip(axes[:, 0], metrics):
+        values = df[m].dropna().to_numpy(dtype=float)
+        bounded = len(values) > 0 and values.min() >= 0 and values.max() <= 1 and "correlation" not in m
         for x, (fam, hp) in enumerate(configs):
             v = df[(df["family"] == fam) & (df["hparams"] == hp)][m].dropna().to_numpy(dtype=float)
             colour = FAMILY_COLOURS.get(fam, "#9467bd")
             ax.scatter(np.full(len(v), x), v, s=14, color=colour, alpha=0.6)
             if len(v):
-                ax.errorbar(x + 0.18, v.mean(), yerr=v.std(ddof=1) if len(v) > 1 else 0, fmt="_", color=colour, capsize=3)
-        ax.set_ylabel(m, fontsize=7)
+                sd = v.std(ddof=1) if len(v) > 1 else 0.0
+                lo, hi = v.mean() - sd, v.mean() + sd
+                if bounded:  # a score in [0, 1]: the bar stays inside its range
+                    lo, hi = max(lo, 0.0), min(hi, 1.0)
+                ax.errorbar(x + 0.18, v.mean(), yerr=[[v.mean() - lo], [hi - v.mean()]], fmt="_", color=colour, capsize=3)
+        ax.set_ylabel(_short_label(m), fontsize=7, rotation=0, ha="right", va="center")
         ax.grid(alpha=0.3)
         labels = [f + "\n" + (h.replace(", ", "\n") or "—") for f, h in configs]
         ax.set_xticks(range(len(configs)), labels if ax is axes[-1, 0] else [""] * len(configs), fontsize=6)
@@ -166,23 +192,24 @@ def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
 
 def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
     """The study at a glance: one panel per metric, one bar per configuration (mean over seeds, error bar
-    = std), arrow in the title for the better direction."""
-    from .leaderboard import metric_label
-
+    = std, kept inside [0, 1] for scores in that range), arrow in the title for the better direction."""
     n = max(1, len(cols))
     ncols = min(4, n)
     nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.6 * nrows + 0.6), squeeze=False)
-    labels = [f"{r['family']}\n{r['hparams']}" if r["hparams"] else r["family"] for r in rows]
-    cmap = plt.get_cmap("tab10")
-    families = sorted({r["family"] for r in rows})
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows + 0.6), squeeze=False)
+    labels = [r["family"] + ("\n" + r["hparams"].replace(", ", "\n") if r["hparams"] else "") for r in rows]
     for ax, (name, key, hib) in zip(axes.flat, cols):
         vals = [r[f"{name}.{key}"] for r in rows]
+        means = np.array([v[0] if v else np.nan for v in vals])
+        sds = np.array([v[1] if v and v[2] > 1 else 0.0 for v in vals])
+        lo, hi = means - sds, means + sds
+        if np.nanmin(means, initial=0.0) >= 0 and np.nanmax(means, initial=0.0) <= 1 and name != "unsupervised":
+            lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
         x = np.arange(len(rows))
-        ax.bar(x, [v[0] if v else np.nan for v in vals], yerr=[v[1] if v and v[2] > 1 else 0 for v in vals],
-               color=[cmap(families.index(r["family"]) % 10) for r in rows], capsize=3, alpha=0.85)
+        ax.bar(x, means, color=[FAMILY_COLOURS.get(r["family"], "#9467bd") for r in rows], alpha=0.85)
+        ax.errorbar(x, means, yerr=[means - lo, hi - means], fmt="none", ecolor="black", capsize=3)
         ax.set_title(f"{metric_label(name, key)} {'↑' if hib else '↓'}", fontsize=9)
-        ax.set_xticks(x, labels, fontsize=6, rotation=30, ha="right")
+        ax.set_xticks(x, labels, fontsize=6)
         ax.tick_params(axis="y", labelsize=7)
         ax.grid(axis="y", alpha=0.3)
     for ax in list(axes.flat)[len(cols):]:

@@ -18,7 +18,7 @@ from .leaderboard import aggregate, glossary, metric_label, table_cells
 from .plots import kl_curve_plot, mi_heatmap, summary_plot
 from .records import family_label, load_records
 from .stability import runs_table
-from .stability_report import VARIANCE_HEADERS, variance_rows
+from .stability_report import NO_REPLICATES, VARIANCE_HEADERS, has_seed_replicates, variance_rows
 
 _SORT_JS = """
 document.querySelectorAll('table.sortable').forEach(function (table) {
@@ -129,7 +129,8 @@ def build_report(study_dir: str | Path, study: str) -> Path:
             parts += [f"<h2>{title}</h2>", _img(d / name, title)]
     df, metric_names = runs_table(records)
     parts += ["<h2>Seed stability: share of each metric's variance explained by family, hyper-parameter and seed</h2>",
-              _html_table(list(VARIANCE_HEADERS), [list(r) for r in variance_rows(df, metric_names)])]
+              _html_table(list(VARIANCE_HEADERS), [list(r) for r in variance_rows(df, metric_names)]) if has_seed_replicates(df)
+              else f"<p class='note'>{html.escape(NO_REPLICATES)}</p>"]
     links = []
     for r in records:
         run_dir = Path(r["_path"]).parent

@@ -38,8 +38,20 @@ def eval_seed_table(records: list[dict]) -> pd.DataFrame | None:
 VARIANCE_HEADERS = ("metric", "family", "hyper-parameter", "seed", "rank-flip probability")
 
 
+def has_seed_replicates(df: pd.DataFrame) -> bool:
+    """True when some configuration has ≥ 2 seeds: without that, no share of variance can be put on seeds."""
+    return bool((df.groupby(["family", "hparams"]).size() >= 2).any())
+
+
+NO_REPLICATES = ("Every configuration has a single seed, so the variance cannot be split between configurations "
+                 "and seeds (and rank flips cannot be estimated): run ≥ 2 seeds per configuration.")
+
+
 def variance_rows(df: pd.DataFrame, metrics: list[str]) -> list[tuple[str, ...]]:
-    """Formatted rows of the variance-share table (reconstruction first), as ``VARIANCE_HEADERS``."""
+    """Formatted rows of the variance-share table (reconstruction first), as ``VARIANCE_HEADERS``
+    ([] without seed replicates)."""
+    if not has_seed_replicates(df):
+        return []
     rows = []
     for m in ["reconstruction"] + metrics:
         v = variance_decomposition(df, m)
@@ -58,6 +70,8 @@ def build_stability(study_dir: str | Path, study: str) -> list[Path]:
               "| " + " | ".join(VARIANCE_HEADERS) + " |", "|---|---|---|---|---|"]
     for row in variance_rows(df, metrics):
         lines.append("| " + " | ".join(row) + " |")
+    if not has_seed_replicates(df):
+        lines[-2:] = [NO_REPLICATES]
     lines += ["", "Rank-flip probability: for two configurations, the chance their order by mean swaps when seeds are "
               "resampled (bootstrap), averaged over all pairs; 0.5 means seeds decide the ranking.", ""]
     lines += ["## Per configuration: mean, std over seeds, 95 % bootstrap CI of the mean", ""]

@@ -51,3 +51,15 @@ def test_rank_correlation():
     df = pd.DataFrame({"a": x, "b": 2 * x + 1, "c": -x})
     rho = rank_correlation(df, ["a", "b", "c"])
     assert rho.loc["a", "b"] == pytest.approx(1.0) and rho.loc["a", "c"] == pytest.approx(-1.0)
+
+
+def test_single_seed_studies_do_not_decompose_variance():
+    import pandas as pd
+
+    from results.stability_report import has_seed_replicates, variance_rows
+
+    one = pd.DataFrame({"family": ["vae", "betavae"], "hparams": ["", "beta=4"], "seed": [0, 0], "reconstruction": [1.0, 2.0],
+                        "mig.discrete_mig": [0.1, 0.2]})
+    assert not has_seed_replicates(one) and variance_rows(one, ["mig.discrete_mig"]) == []
+    two = pd.concat([one, one.assign(seed=1, **{"mig.discrete_mig": [0.15, 0.25]})])
+    assert has_seed_replicates(two) and len(variance_rows(two, ["mig.discrete_mig"])) == 2
