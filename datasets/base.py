@@ -21,10 +21,18 @@ class Factor:
 
     name: str
     values: tuple[float, ...]
+    unit: str = ""  # of the values, for labels ("rad", "°", "fraction of the image")
+    class_names: tuple[str, ...] = ()  # for categorical factors ("square", "ellipse", "heart")
 
     @property
     def size(self) -> int:
         return len(self.values)
+
+    def describe(self, index: int) -> str:
+        """A label for one class: its name, or its value with the unit."""
+        if self.class_names:
+            return self.class_names[index]
+        return f"{self.values[index]:.3g}" + (f" {self.unit}" if self.unit else "")
 
 
 class GroundTruthDataset(ABC):
@@ -40,6 +48,11 @@ class GroundTruthDataset(ABC):
     observation_shape: tuple[int, int, int]
     binary: bool = False
     stochastic: bool = False
+
+    def preview_base(self) -> np.ndarray:
+        """The factor vector previews start from (each factor at its middle class unless a dataset knows
+        a base that looks more like itself)."""
+        return np.asarray(self.factor_sizes) // 2
 
     # ----- factor grid -------------------------------------------------------------------------
     @property

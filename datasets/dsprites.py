@@ -118,12 +118,17 @@ class DSprites(GroundTruthDataset):
         self._shapes = tuple(shapes)
         self._num_positions = len(positions)
         self.factors = (
-            Factor("shape", tuple(float(SHAPES.index(s) + 1) for s in self._shapes)),
-            Factor("scale", tuple(scales)),
-            Factor("orientation", tuple(orientations)),
-            Factor("posX", tuple(positions)),
-            Factor("posY", tuple(positions)),
+            Factor("shape", tuple(float(SHAPES.index(s) + 1) for s in self._shapes), class_names=self._shapes),
+            Factor("scale", tuple(scales), "× full size"),
+            Factor("orientation", tuple(orientations), "rad"),
+            Factor("posX", tuple(positions), "of the width"),
+            Factor("posY", tuple(positions), "of the height"),
         )
+
+    def preview_base(self) -> np.ndarray:
+        """An upright heart at full size in the middle (the middle orientation class is upside down)."""
+        base = {"shape": len(self._shapes) - 1, "scale": None, "orientation": 0}
+        return np.array([f.size - 1 if f.name == "scale" else base.get(f.name, f.size // 2) for f in self.factors])
 
     @cached_property
     def sprites(self) -> torch.Tensor:

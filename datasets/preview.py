@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import os
-import tempfile
-
 import numpy as np
+
+from core.io import atomic_write
 
 from .base import GroundTruthDataset
 
@@ -36,27 +35,22 @@ def save_factor_sweep(dataset: GroundTruthDataset, out: str, columns: int = 10, 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    base = np.asarray(dataset.factor_sizes) // 2
+    base = dataset.preview_base()
     images, shown = factor_sweep(dataset, base, columns, seed)
     k = len(dataset.factor_sizes)
     fig, axes = plt.subplots(k, columns, figsize=(1.1 * columns + 1.6, 1.15 * k + 0.6), squeeze=False)
     for r in range(k):
-        values = dataset.factor_values[r]
         for c in range(columns):
             ax = axes[r, c]
             img = images[r, c]
             ax.imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
             ax.set_xticks([]), ax.set_yticks([])
             if shown[r, c] >= 0:
-                ax.set_title(f"{shown[r, c]}: {values[shown[r, c]]:.3g}", fontsize=7)
+                ax.set_title(dataset.factors[r].describe(int(shown[r, c])), fontsize=7)
         axes[r, 0].set_ylabel(dataset.factor_names[r], fontsize=9)
-    fig.suptitle(f"{dataset.name}: each row sweeps one factor (class: value); others at {tuple(int(b) for b in base)}", fontsize=9)
+    fixed = ", ".join(f"{f.name} {f.describe(int(b))}" for f, b in zip(dataset.factors, base))
+    fig.suptitle(f"{dataset.name}: each row sweeps one factor, the others fixed at\n{fixed}", fontsize=9)
     fig.tight_layout()
-    directory = os.path.dirname(os.path.abspath(out))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(suffix=".png", dir=directory)
-    os.close(fd)
-    fig.savefig(tmp, dpi=90)
+    atomic_write(out, lambda tmp: fig.savefig(tmp, dpi=90, format="png"))
     plt.close(fig)
-    os.replace(tmp, out)
     return out

@@ -133,13 +133,17 @@ class Shapes3D(GroundTruthDataset):
     name = "shapes3d"
     observation_shape = (3, IMAGE, IMAGE)
     factors = (
-        Factor("floor_hue", HUES),
-        Factor("wall_hue", HUES),
-        Factor("object_hue", HUES),
-        Factor("scale", SCALES),
-        Factor("shape", tuple(float(i) for i in range(len(SHAPES)))),
-        Factor("orientation", ORIENTATIONS),
+        Factor("floor_hue", HUES, "hue"),
+        Factor("wall_hue", HUES, "hue"),
+        Factor("object_hue", HUES, "hue"),
+        Factor("scale", SCALES, "× base size"),
+        Factor("shape", tuple(float(i) for i in range(len(SHAPES))), class_names=SHAPES),
+        Factor("orientation", ORIENTATIONS, "°"),
     )
+
+    def preview_base(self) -> np.ndarray:
+        """Red floor, green wall, blue object (three different hues), middle scale, cube, facing the camera."""
+        return np.array([0, 3, 6, 4, 0, 7])
 
     @cached_property
     def _surfaces(self) -> torch.Tensor:

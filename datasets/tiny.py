@@ -26,8 +26,8 @@ class Tiny(DSprites):
         self.factors = (
             self.factors[0],
             self.factors[1],
-            Factor("posX", _POS),
-            Factor("posY", _POS),
+            Factor("posX", _POS, "of the width"),
+            Factor("posY", _POS, "of the height"),
         )
 
     def binary_images(self, factors: np.ndarray) -> torch.Tensor:
