@@ -78,9 +78,9 @@ def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig) -> dict:
     ds = get_dataset(config.dataset, config.data_path)
     lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
     kl = read_log(out_dir)[-1]["kl_per_latent"]
-    save_traversals(model, ds, lik, out_dir / TRAVERSALS, kl_per_latent=kl, seed=cell.eval_seed)
     with h5py.File(out_dir / CODES) as f:
-        mi = mutual_info_matrix(f["mean"][()], f["factors"][()])
+        mi = mutual_info_matrix(f["mean"][()], f["factors"][()])  # (D, K)
+    save_traversals(model, ds, lik, out_dir / TRAVERSALS, kl_per_latent=kl, seed=cell.eval_seed, mi=mi, factor_names=ds.factor_names)
     return {"factor_names": list(ds.factor_names), "mi_latent_factor": [[round(float(v), 6) for v in row] for row in mi]}
 
 
