@@ -18,6 +18,9 @@ from typing import Any
 import models
 from core.layout import DIGEST_LEN
 
+from .config import RunConfig
+from .studies import Cell, Study
+
 _REQUIRED = ("name", "version", "authors", "citation", "code_url", "description", "grid")
 
 
@@ -104,3 +107,33 @@ def load_submission(path: str | Path):
     if not (isinstance(cls, type) and issubclass(cls, models.VAEModel)):
         raise ValueError(f"{path}: define `class Model(models.VAEModel)` with encode, decode and loss_terms")
     return meta, cls
+
+
+# ----- the cells a submission runs: the study's protocol × the submission's grid --------------------
+
+
+def submission_config(path, hparams: dict, seed: int = 0, **train) -> RunConfig:
+    """The RunConfig of one grid point of a submission (the file's digest identifies it)."""
+    meta, _ = load_submission(path)
+    return RunConfig(model=meta.name, hparams=tuple(hparams.items()), seed=seed, submission=str(Path(path).resolve()),
+                     submission_digest=file_digest(path), **train)
+
+
+def submission_cells(path, study: Study) -> list[Cell]:
+    """The study's protocol (datasets, seeds, training settings, metrics) × the submission's grid."""
+    meta, _ = load_submission(path)
+    ref = study.cells[0]
+    train = {k: v for k, v in ref.config.to_dict().items()
+             if k in ("steps", "batch_size", "lr", "adam_betas", "adam_eps", "latent_dim", "likelihood", "precision",
+                      "channels_last", "log_every", "checkpoint_every", "eval_samples")}
+    train["adam_betas"] = tuple(train["adam_betas"])
+    datasets = sorted({c.config.dataset for c in study.cells})
+    seeds = sorted({c.config.seed for c in study.cells})
+    cells = []
+    for dataset in datasets:
+        for hp in meta.grid_points():
+            for seed in seeds:
+                cfg = submission_config(path, hp, seed=seed, dataset=dataset, **train)
+                cells.append(Cell(cfg, ref.metrics, ref.metric_preset, ref.metric_overrides, ref.eval_seed, ref.threads,
+                                  index=len(study.cells) + len(cells)))
+    return cells

@@ -8,17 +8,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from .config import RunConfig
-from .studies import Cell, Study
-from .submission import file_digest, load_submission
+from .submission import load_submission, submission_config
 
 CHECK_TRAIN = dict(dataset="tiny", batch_size=16, lr=1e-3, log_every=10, checkpoint_every=20, eval_samples=64, steps=60)
-
-
-def submission_config(path, hparams: dict, seed: int = 0, **train) -> RunConfig:
-    meta, _ = load_submission(path)
-    return RunConfig(model=meta.name, hparams=tuple(hparams.items()), seed=seed, submission=str(Path(path).resolve()),
-                     submission_digest=file_digest(path), **train)
 
 
 CHECK_TIMEOUT_S = 300.0
@@ -104,23 +96,3 @@ def _run_checks(path, started=lambda stage, partial=None: None) -> list[tuple[st
             out.append(("training", False, f"{type(exc).__name__}: {exc}"))
     started("done", out)
     return out
-
-
-def submission_cells(path, study: Study) -> list[Cell]:
-    """The study's protocol (datasets, seeds, training settings, metrics) × the submission's grid."""
-    meta, _ = load_submission(path)
-    ref = study.cells[0]
-    train = {k: v for k, v in ref.config.to_dict().items()
-             if k in ("steps", "batch_size", "lr", "adam_betas", "adam_eps", "latent_dim", "likelihood", "precision",
-                      "channels_last", "log_every", "checkpoint_every", "eval_samples")}
-    train["adam_betas"] = tuple(train["adam_betas"])
-    datasets = sorted({c.config.dataset for c in study.cells})
-    seeds = sorted({c.config.seed for c in study.cells})
-    cells = []
-    for dataset in datasets:
-        for hp in meta.grid_points():
-            for seed in seeds:
-                cfg = submission_config(path, hp, seed=seed, dataset=dataset, **train)
-                cells.append(Cell(cfg, ref.metrics, ref.metric_preset, ref.metric_overrides, ref.eval_seed, ref.threads,
-                                  index=len(study.cells) + len(cells)))
-    return cells

@@ -47,7 +47,7 @@ def _submit(args) -> int:
     from benchmark.runner import default_jobs
     from benchmark.store import RunStore
     from benchmark.studies import get_study
-    from benchmark.submission_check import submission_cells
+    from benchmark.submission import submission_cells
     from results.pipeline import rebuild_outputs
 
     study = get_study(args.study)
