@@ -1,0 +1,42 @@
+"""The reference study v2 (cpu2), as far as it is committed: every committed record belongs to a cell of
+the study and carries its probe codes; the committed leaderboard and UDR table rebuild byte-identically
+from the committed records and probe codes."""
+
+import json
+import shutil
+
+import pytest
+
+from benchmark.studies import get_study
+from core.layout import PROBE_CODES, RESULT, STUDY
+from tests.results.test_published_cpu import ROOT
+
+PUBLISHED = ROOT / "results" / "store" / "cpu2"
+RECORDS = sorted(PUBLISHED.glob(f"*/{RESULT}"))
+pytestmark = pytest.mark.skipif(not RECORDS, reason="no cpu2 record committed yet")
+
+
+def _copy(dst):
+    study = dst / "cpu2"
+    for rec in RECORDS:
+        (study / rec.parent.name).mkdir(parents=True)
+        for name in (RESULT, PROBE_CODES):
+            if (rec.parent / name).exists():
+                shutil.copy(rec.parent / name, study / rec.parent.name / name)
+    shutil.copy(PUBLISHED / STUDY, study / STUDY)
+    return study
+
+
+def test_committed_records_are_cells_of_the_study_with_probe_codes():
+    hashes = {c.content_hash() for c in get_study("cpu2").cells}
+    for rec in RECORDS:
+        assert rec.parent.name in hashes
+        assert json.loads(rec.read_text())["status"] == "complete"
+        assert (rec.parent / PROBE_CODES).exists(), f"{rec.parent.name} lacks its probe codes"
+
+
+@pytest.mark.skipif(not (PUBLISHED / "leaderboard.md").exists(), reason="no cpu2 leaderboard committed yet")
+def test_leaderboard_rebuilds_byte_identically(tmp_path):
+    from results.leaderboard import build_leaderboard
+
+    assert build_leaderboard(_copy(tmp_path), "cpu2").read_bytes() == (PUBLISHED / "leaderboard.md").read_bytes()
