@@ -14,6 +14,7 @@ import numpy as np
 from core.io import atomic_write_text
 
 from .records import configurations, family_label, load_external, load_records, metric_columns
+from .udr_report import with_udr
 
 FORMATS = ("md", "csv", "latex", "html", "runs-csv")
 
@@ -24,6 +25,8 @@ def metric_label(name: str, key: str) -> str:
 
     if name in METRICS and METRICS.get(name).label and METRICS.get(name).primary == key:
         return METRICS.get(name).label
+    if name == "udr":
+        return "UDR (no labels)"
     return f"{name}.{key}"
 
 
@@ -34,8 +37,10 @@ def glossary(cols) -> list[tuple[str, str, str]]:
     out = []
     for name, key, hib in cols:
         spec = METRICS.get(name) if name in METRICS else None
-        out.append((metric_label(name, key), "higher is better" if hib else "lower is better",
-                    spec.definition if spec and spec.definition else spec.protocol if spec else "(not a registered metric)"))
+        definition = (spec.definition or spec.protocol) if spec else (
+            "agreement of a run with the other seeds of its configuration up to permutation and sign of the latents "
+            "(Duan et al. 2020); needs no ground-truth factors" if name == "udr" else "(not a registered metric)")
+        out.append((metric_label(name, key), "higher is better" if hib else "lower is better", definition))
     return out
 
 
@@ -158,7 +163,7 @@ def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md") -> str:
     """The leaderboard of the stored records as text in ``fmt`` (writes nothing)."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    records = load_records(study_dir)
+    records = with_udr(load_records(study_dir))
     if fmt == "runs-csv":
         return runs_csv(records)
     rows, cols = aggregate(records)

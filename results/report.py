@@ -19,6 +19,7 @@ from .plots import kl_curve_plot, mi_heatmap, summary_plot
 from .records import family_label, load_records
 from .stability import runs_table
 from .stability_report import NO_REPLICATES, VARIANCE_HEADERS, has_seed_replicates, variance_rows
+from .udr_report import with_udr
 
 _SORT_JS = """
 document.querySelectorAll('table.sortable').forEach(function (table) {
@@ -114,7 +115,7 @@ def build_report(study_dir: str | Path, study: str) -> Path:
         raise ValueError(f"no complete records in {d}; run the study first")
     out = d / "report"
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    rows, cols = aggregate(records)
+    rows, cols = aggregate(with_udr(records))
     summary_png = summary_plot(rows, cols, d / "summary.png")
     parts = [f'<p class="note">{len(records)} runs; mean ± std over seeds (n); #k = rank; ↑ higher is better, ↓ lower. '
              "Click a column header to sort it best-first; click again to reverse.</p>",

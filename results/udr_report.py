@@ -52,6 +52,26 @@ def study_udr(records: list[dict], kind: str = "spearman") -> list[dict]:
     return rows
 
 
+UDR_ENTRY = {"primary": "udr", "higher_is_better": {"udr": True}, "version": "1",
+             "protocol": "Duan et al. 2020 UDR (Spearman) against the other seeds of the configuration, on the shared probe codes"}
+
+
+def with_udr(records: list[dict]) -> list[dict]:
+    """The records, each with a pseudo-metric ``udr`` when every run has probe codes and some
+    configuration has ≥ 2 seeds (copies: nothing stored changes); else the records unchanged."""
+    if not records or not all((Path(r["_path"]).parent / PROBE_CODES).exists() for r in records):
+        return records
+    if all(len(recs) < 2 for _, recs in configurations(records)):
+        return records
+    by_cell = {row["cell_index"]: row["udr"] for row in study_udr(records)}
+    out = []
+    for r in records:
+        u = by_cell.get(r["cell_index"])
+        value = None if u is None or not np.isfinite(u) else round(float(u), 6)
+        out.append({**r, "metrics": {**r["metrics"], "udr": {**UDR_ENTRY, "values": {"udr": value}}}})
+    return out
+
+
 def _fmt(v) -> str:
     return "–" if v is None or not np.isfinite(v) else f"{v:.3f}"
 

@@ -63,3 +63,12 @@ def test_missing_probe_codes_name_the_runs_and_the_fix(study):
     (study / "h0004" / PROBE_CODES).unlink()
     with pytest.raises(MissingProbeCodes, match=r"\(cells 4\); re-score them with `python -m benchmark udr --study NAME --rescore`"):
         study_udr(load_records(study))
+
+
+def test_leaderboard_and_runs_table_carry_udr(study):
+    from results.leaderboard import leaderboard_text
+
+    text = leaderboard_text(study, "t")
+    assert "UDR (no labels) ↑" in text and "1.000 ± 0.000 (n=3) #1" in text
+    assert "udr.udr" in leaderboard_text(study, "t", "runs-csv").splitlines()[0]
+    assert not (study / "h0000" / "result.json").read_text().count('"udr"')  # stored records are untouched
