@@ -51,7 +51,7 @@ _PAGE = Environment(autoescape=True).from_string("""<!doctype html>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; font-size: 12px; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; }
-th { background: #f0f0f0; } img { width: 100%; max-width: 1200px; border: 1px solid #eee; margin: 0.5em 0; }
+th { background: #f0f0f0; } img { max-width: 100%; height: auto; border: 1px solid #eee; margin: 0.5em 0; }
 th.asc::after { content: " ▲"; } th.desc::after { content: " ▼"; }
 .note { color: #555; font-size: 13px; } dl.glossary dt { font-weight: 600; margin-top: 0.4em; }
 dl.glossary dd { margin-left: 1.5em; color: #333; }
