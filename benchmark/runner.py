@@ -27,6 +27,9 @@ from .studies import Cell, Study
 from .training import DivergenceError, train
 
 
+MINIBATCH_TERMS = ("total_correlation", "mutual_information", "dimension_wise_kl")
+
+
 def _final_training_summary(out_dir: Path) -> dict:
     log = read_log(out_dir)
     if not log:
@@ -38,6 +41,10 @@ def _final_training_summary(out_dir: Path) -> dict:
             summary[key] = float(np.mean([r[key] for r in tail]))
     summary["kl_per_latent"] = log[-1]["kl_per_latent"]
     summary["active_latents"] = int(sum(v > 0.1 for v in log[-1]["kl_per_latent"]))
+    minibatch = [k for k in MINIBATCH_TERMS if k in summary]
+    if minibatch:
+        summary["notes"] = {k: "minibatch estimate at the training batch size (biased at batch 64); Chen's full-dataset "
+                               "value is in metrics.elbo_decomposition when that metric ran" for k in minibatch}
     return summary
 
 

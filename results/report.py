@@ -83,7 +83,7 @@ def _run_details(r: dict) -> list[str]:
     chen = r["metrics"].get("elbo_decomposition", {}).get("values", {})
     rows = []
     for k, v in tr.items():
-        if isinstance(v, list):
+        if isinstance(v, (list, dict)):
             continue
         note = " (minibatch estimate at the training batch size: biased" + (f"; Chen's full-dataset value {chen[k]:.3f}" if chen.get(k) is not None else "") + ")" if k in _MINIBATCH else ""
         rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{v if isinstance(v, int) else f'{v:.3f}'}</td></tr>")
