@@ -240,3 +240,25 @@ def test_pool_worker_exits_when_the_runner_dies():
     if not gone:
         os.kill(child, signal.SIGKILL)
     assert gone, "the worker kept running after its runner was killed"
+
+
+def test_report_of_the_smoke_study_has_its_structure(reference_store):
+    """The report a user opens after `run --study smoke`: summary figure, glossary, leaderboard, only
+    embedded images, and run pages whose links to the record and log exist."""
+    from pathlib import Path
+
+    from results.pipeline import rebuild_outputs
+
+    outputs = rebuild_outputs(Path(reference_store) / "smoke", "smoke")
+    index = next(p for p in outputs if p.name == "index.html")
+    text = index.read_text()
+    assert "At a glance" in text and "<dl class='glossary'>" in text and "<h2>Leaderboard</h2>" in text
+    srcs = re.findall(r'<img alt="[^"]*" src="([^"]+)"', text)
+    assert len(srcs) >= 3 and all(s.startswith("data:image/png;base64,") for s in srcs)
+    pages = sorted((index.parent / "runs").glob("*.html"))
+    assert len(pages) == 3
+    for page in pages:
+        run = page.read_text()
+        assert "<th>metric</th><th>score</th><th>direction</th><th>protocol</th>" in run and "Latent traversals" in run
+        for href in re.findall(r"href='(\.\./\.\./[^']+)'", run):
+            assert (page.parent / href).resolve().exists(), href
