@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     except (ValueError, KeyError, OSError, MemoryError, OverflowError) as exc:  # bad input: one clear line
         if args.debug:
             raise
-        if isinstance(exc, OSError) and not isinstance(exc, FileNotFoundError) or (isinstance(exc, FileNotFoundError) and exc.filename):
+        if isinstance(exc, OSError) and (exc.filename or not isinstance(exc, FileNotFoundError)):
             msg = os_error_line(exc)
         elif isinstance(exc, MemoryError):
             msg = "out of memory — the request is too large for this machine (fewer samples, a smaller dataset)"

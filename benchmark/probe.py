@@ -51,12 +51,3 @@ def write_probe(run_dir: str | Path, probe: dict[str, np.ndarray]) -> Path:
             np.savez_compressed(f, **probe)
 
     return atomic_write(path, write)
-
-
-def read_probe(run_dir: str | Path) -> dict[str, np.ndarray] | None:
-    """The probe codes stored in a run folder (None when it has none)."""
-    path = Path(run_dir) / PROBE_CODES
-    if not path.exists():
-        return None
-    with np.load(path, allow_pickle=False) as f:
-        return {k: f[k] for k in f.files}

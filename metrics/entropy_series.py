@@ -61,12 +61,12 @@ def lse_series(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.nda
     done = np.zeros(len(x), dtype=bool)
     dh = half_iv - half_iv.mean()
     dhm = half_iv * mu - (half_iv * mu).mean()
-    dc_max, dh_max, dhm_max = np.abs(dh).max(), np.abs(dh).max(), np.abs(dhm).max()
+    dh_max, dhm_max = np.abs(dh).max(), np.abs(dhm).max()  # δC = −δh: its bound is dh_max too
     # Centres on a grid of step ``step``: |y| ≤ step / 2 must keep |δB|·|y| and |δC|·y² within the radius,
     # with |δB(x0)| ≤ 2|x0|·max|δh| + 2·max|δ(hμ)|.
     reach = np.abs(x).max() if len(x) else 0.0
     b_max = 2 * reach * dh_max + 2 * dhm_max
-    step = min(1.0, 2 * SERIES_RADIUS / max(b_max, 1e-300), 2 * np.sqrt(SERIES_RADIUS / max(dc_max, 1e-300)))
+    step = min(1.0, 2 * SERIES_RADIUS / max(b_max, 1e-300), 2 * np.sqrt(SERIES_RADIUS / max(dh_max, 1e-300)))
     centres = np.rint(x / step) * step
     unique = np.unique(centres)
     if len(unique) * 10 > len(x):  # one centre costs about as much as a few samples' direct sums: leave it to those
@@ -77,7 +77,7 @@ def lse_series(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.nda
         y = x[pick] - x0
         b = -2.0 * half_iv * (x0 - mu)
         db = b - b.mean()
-        ok = (np.abs(db).max() * np.abs(y) <= SERIES_RADIUS) & (dc_max * y * y <= SERIES_RADIUS)
+        ok = (np.abs(db).max() * np.abs(y) <= SERIES_RADIUS) & (dh_max * y * y <= SERIES_RADIUS)
         if not ok.any():
             continue
         a = const - half_iv * (x0 - mu) ** 2  # log q(x0 | x_n)

@@ -15,8 +15,9 @@ entropy, over the range of rows whose boxes can reach it for a marginal one — 
 leaf whose bound lies below maximum − CUTOFF is skipped when the terms are summed. Skipped rows are exactly rows the dense kernel
 drops, so the results agree with it to float64 rounding (the summation order differs; tested ≤ 1e-12).
 
-Collapsed dimensions (every posterior ≈ N(0, 1)) have boxes that overlap every sample: nothing is
-skipped there and the cost is the dense one (one pass instead of two). The gain comes from informative
+Collapsed dimensions (every posterior ≈ N(0, 1)) have boxes that overlap every sample, so nothing can be
+skipped there: their marginals go to the power series of :mod:`metrics.entropy_series` first, and only
+the samples it does not cover come here. The pruning gain comes from informative
 dimensions, whose narrow posteriors leave most rows > 50 nats below the maximum.
 
 Protocol: ``docs/metrics.md#mig-chens-full-dataset-protocol``.
