@@ -103,7 +103,7 @@ def entropies(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, joint: bo
               threads: int | None = None) -> tuple[np.ndarray, float | None]:
     """Marginal entropies H(z_j) (D,) and, if ``joint``, H(z), for samples (S, D) against the
     mixture of the N posteriors (N, D), float64: the values of :func:`entropies_dense`, computed
-    with exact pruning and series (:mod:`metrics.entropy_tree`)."""
+    with exact pruning and expansions (:mod:`metrics.entropy_tree`)."""
     from .entropy_tree import entropies_pruned
 
     previous = get_num_threads()

@@ -15,10 +15,10 @@ entropy, over the range of rows whose boxes can reach it for a marginal one — 
 leaf whose bound lies below maximum − CUTOFF is skipped when the terms are summed. Skipped rows are exactly rows the dense kernel
 drops, so the results agree with it to float64 rounding (the summation order differs; tested ≤ 1e-12).
 
-Collapsed dimensions (every posterior ≈ N(0, 1)) have boxes that overlap every sample, so nothing can be
-skipped there: their marginals go to the power series of :mod:`metrics.entropy_series` first, and only
-the samples it does not cover come here. The pruning gain comes from informative
-dimensions, whose narrow posteriors leave most rows > 50 nats below the maximum.
+Marginal entropies go first to the expansion of :mod:`metrics.entropy_hermite`, which serves boxes of
+nearby samples from one set of Taylor coefficients each under a checked error bound (collapsed and wide
+latents, where pruning skips little, included); only the samples it leaves — isolated ones, in the
+tails — are summed directly here.
 
 Protocol: ``docs/metrics.md#mig-chens-full-dataset-protocol``.
 """
@@ -31,7 +31,7 @@ import numpy as np
 from numba import njit, prange
 
 from .entropy import CUTOFF, LOG_2PI, POW2_NEG, TAYLOR, _exp_neg
-from .entropy_series import lse_series
+from .entropy_hermite import lse_hermite
 
 LEAF = 32  # rows per leaf
 GROUP = 32  # leaves per group
@@ -201,20 +201,19 @@ def _lse_joint(z: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.nda
 
 
 def _lse_marginal(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> np.ndarray:
-    """logsumexp_n log q(x_s | x_n) for one dimension: x (S,), mu/const/half_iv (N,)."""
-    out, done = lse_series(x, mu, const, half_iv)
-    if not done.all():
-        out[~done] = _lse_pruned_marginal(x[~done], mu, const, half_iv)
-    return out
-
-
-def _lse_pruned_marginal(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> np.ndarray:
+    """logsumexp_n log q(x_s | x_n) for one dimension: x (S,), mu/const/half_iv (N,). Rows sorted by
+    mean; samples in boxes go to the expansion of :mod:`metrics.entropy_hermite`, the rest to the
+    pruned direct sum."""
     order = np.argsort(mu, kind="stable")
     mu, const, half_iv = (np.ascontiguousarray(a[order]) for a in (mu, const, half_iv))
     cols = [a[:, None] for a in (mu, const, half_iv)]
     leaf_box, group_box = _boxes(*cols, LEAF), _boxes(*cols, LEAF * GROUP)
-    out = np.empty(len(x))
-    _lse_sorted(np.ascontiguousarray(x), mu, const, half_iv, leaf_box, group_box, LEAF, GROUP, out, POW2_NEG, TAYLOR)
+    out, done = lse_hermite(x, mu, const, half_iv, tuple(np.ascontiguousarray(a[:, 0]) for a in leaf_box), LEAF)
+    if not done.all():
+        rest = np.ascontiguousarray(x[~done])
+        direct = np.empty(len(rest))
+        _lse_sorted(rest, mu, const, half_iv, leaf_box, group_box, LEAF, GROUP, direct, POW2_NEG, TAYLOR)
+        out[~done] = direct
     return out
 
 

@@ -8,8 +8,8 @@ import pytest
 from scipy.special import logsumexp
 
 from metrics.entropy import CUTOFF, POW2_NEG, TAYLOR, _exp_neg, entropies, entropies_dense, sample_posterior
-from metrics.entropy_series import SERIES_RADIUS, lse_series
-from metrics.entropy_tree import kd_order
+from metrics.entropy_hermite import CRAMER, MAGNITUDE, MIN_BOX, ORDER, R_STEP, TAIL, TOLERANCE, lse_hermite
+from metrics.entropy_tree import LEAF, _boxes, kd_order
 
 
 def _dense(z, mu, logvar):
@@ -71,17 +71,58 @@ def test_pruned_entropies_equal_dense(shape):
     assert abs(hj - hj_ref) <= 1e-9 * abs(hj_ref)
 
 
-def test_series_covers_collapsed_dims_and_refuses_others():
+def _sorted_dim(mu, logvar, dim):
+    order = np.argsort(mu[:, dim], kind="stable")
+    m, lv = mu[order, dim], logvar[order, dim]
+    const, half_iv = -0.5 * (math.log(2 * math.pi) + lv), 0.5 * np.exp(-lv)
+    leaf_box = tuple(np.ascontiguousarray(a[:, 0]) for a in _boxes(m[:, None], const[:, None], half_iv[:, None], LEAF))
+    return m, const, half_iv, leaf_box
+
+
+@pytest.mark.parametrize("dim, kind", [(0, "active"), (1, "collapsed"), (2, "weak"), (3, "mixed widths")])
+def test_expansion_equals_logsumexp_and_covers_most_samples(dim, kind):
     rng = np.random.default_rng(2)
     mu, logvar = _codes(rng, 5000, 1, 1, 1)
-    const, half_iv = -0.5 * (math.log(2 * math.pi) + logvar), 0.5 * np.exp(-logvar)
-    x = rng.normal(size=400)
-    for dim, coverage in ((0, lambda c: c < 0.1), (1, lambda c: c > 0.9), (2, lambda c: True)):
-        values, used = lse_series(x, mu[:, dim], const[:, dim], half_iv[:, dim])
-        assert coverage(used.mean()), (dim, used.mean())
-        ref = logsumexp(const[None, :, dim] - (x[:, None] - mu[None, :, dim]) ** 2 * half_iv[None, :, dim], axis=1)
-        np.testing.assert_allclose(values[used], ref[used], rtol=1e-13)
-    assert SERIES_RADIUS <= 0.75
+    mu = np.c_[mu, rng.uniform(-3, 3, 5000)]  # widths varying 6× across rows, as in trained encoders
+    logvar = np.c_[logvar, 2 * np.log(rng.uniform(0.02, 0.12, 5000))]
+    z = sample_posterior(mu, logvar, rng)[:2000, dim]
+    m, const, half_iv, leaf_box = _sorted_dim(mu, logvar, dim)
+    values, used = lse_hermite(z, m, const, half_iv, leaf_box, LEAF)
+    assert used.mean() > 0.9, used.mean()
+    assert np.isnan(values[~used]).all()
+    ref = logsumexp(const[None] - (z[:, None] - m[None]) ** 2 * half_iv[None], axis=1)
+    np.testing.assert_allclose(values[used], ref[used], rtol=0, atol=TOLERANCE)
+
+
+def test_expansion_leaves_isolated_samples_to_the_direct_sum():
+    rng = np.random.default_rng(4)
+    mu, logvar = _codes(rng, 2000, 1, 0, 0)
+    m, const, half_iv, leaf_box = _sorted_dim(mu, logvar, 0)
+    z = np.r_[np.linspace(-1, 1, MIN_BOX - 1), [7.0]]  # too few per box at this width, one far in the tail
+    _, used = lse_hermite(z, m, const, half_iv, leaf_box, LEAF)
+    assert not used.any()
+
+
+def test_cramer_bound_holds_for_every_taylor_coefficient():
+    """The bound the expansion's error checks rest on: the y^k coefficient of e^{−h(d + y)²} is at most
+    CRAMER·e^{−h d²/2}·(2h)^{k/2}/√k! in magnitude (Cramér's inequality for Hermite polynomials)."""
+    from numpy.polynomial.hermite import hermval
+    for t in np.linspace(-12, 12, 97):
+        for k in range(0, 60):
+            e = np.zeros(k + 1)
+            e[k] = 1.0
+            coef = abs(hermval(t, e)) * math.exp(-t * t) / math.factorial(k)  # with h = 1: the y^k coefficient
+            assert coef <= CRAMER * math.exp(-t * t / 2) * 2 ** (k / 2) / math.sqrt(math.factorial(k)) * (1 + 1e-12)
+
+
+def test_tail_tables_bound_from_above():
+    r = np.array([0.3, 1.0, 1.7, 3.2])
+    k = np.arange(ORDER + 400)
+    terms = np.exp(k[None] * np.log(r[:, None]) - 0.5 * np.array([math.lgamma(v + 1) for v in k])[None])
+    j = np.ceil(r / R_STEP).astype(int)
+    assert (TAIL[j] >= CRAMER * terms[:, ORDER + 1:].sum(1)).all()
+    assert (MAGNITUDE[j] >= CRAMER * terms[:, :ORDER + 1].sum(1)).all()
+    assert TAIL[int(1.0 / R_STEP)] < 1e-16  # r ≈ 1: the series is exact to rounding
 
 
 def test_kd_order_is_a_permutation_with_compact_leaves():
