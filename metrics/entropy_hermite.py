@@ -37,6 +37,7 @@ TOLERANCE = 1e-11  # bound on the relative error of F(x) a box must meet
 EPS = 1.12e-16  # float64 unit round-off, with margin
 CHUNK, BLOCK = 64, 4096  # rows summed per vector reduction, rows per partial sum
 MIN_BOX = 8  # fewer samples than this: cheaper to sum directly
+MAX_HALVINGS = 16  # a box still failing after this many halvings leaves its first sample to the direct sum
 CRAMER = 1.0865
 R_STEP = 1.0 / 64  # table step of T and S in r
 R_MAX = 6.0
@@ -80,7 +81,8 @@ def _window(x0, rad, mu, const, half_iv, l_lo, l_hi, l_cmax, l_hmin, leaf):
 @njit(cache=True, fastmath=True)
 def _plan_boxes(xs, width, mu, const, half_iv, l_lo, l_hi, l_cmax, l_hmin, leaf, tail, mag, pow2, c):
     """Greedy boxes over the sorted samples xs: (first sample, end sample, window start, window stop)
-    per box whose bound holds; a box that fails is halved until it holds or is too small."""
+    per box whose bound holds; a box that fails is halved until it holds, or is too small (or halved
+    ``MAX_HALVINGS`` times: ties)."""
     n_s = xs.shape[0]
     boxes = np.empty((n_s // MIN_BOX + 1, 4), dtype=np.int64)
     n_box = 0
@@ -88,7 +90,7 @@ def _plan_boxes(xs, width, mu, const, half_iv, l_lo, l_hi, l_cmax, l_hmin, leaf,
     while a < n_s:
         w = width
         placed = False
-        while True:
+        for _ in range(MAX_HALVINGS):
             b = a
             while b < n_s and xs[b] <= xs[a] + w:
                 b += 1

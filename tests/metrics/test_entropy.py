@@ -103,6 +103,17 @@ def test_expansion_leaves_isolated_samples_to_the_direct_sum():
     assert not used.any()
 
 
+def test_expansion_handles_tied_samples():
+    rng = np.random.default_rng(5)
+    mu, logvar = _codes(rng, 3000, 1, 0, 0)
+    m, const, half_iv, leaf_box = _sorted_dim(mu, logvar, 0)
+    z = np.r_[np.full(500, 0.3), rng.uniform(-1, 1, 200)]
+    values, used = lse_hermite(z, m, const, half_iv, leaf_box, LEAF)
+    ref = logsumexp(const[None] - (z[:, None] - m[None]) ** 2 * half_iv[None], axis=1)
+    assert used[:500].all()
+    np.testing.assert_allclose(values[used], ref[used], rtol=0, atol=TOLERANCE)
+
+
 def test_cramer_bound_holds_for_every_taylor_coefficient():
     """The bound the expansion's error checks rest on: the y^k coefficient of e^{−h(d + y)²} is at most
     CRAMER·e^{−h d²/2}·(2h)^{k/2}/√k! in magnitude (Cramér's inequality for Hermite polynomials)."""
