@@ -5,7 +5,9 @@ in one run, each change measured on its own against the same baseline:
 - ``channels_last``: **the default**;
 - ``channels_last_fused_adam``: + ``Adam(fused=True)`` (not exact: a different update arithmetic);
 - ``channels_last_flush_denormal``: + ``torch.set_flush_denormal(True)`` (not exact for denormals);
-- ``compile``, ``bf16``: for reference (bf16 pays off only with AVX-512 BF16/AMX).
+- ``compile``, ``bf16``: for reference (bf16 pays off only with AVX-512 BF16/AMX);
+- ``channels_last_retain_memory``: the default plus glibc keeping freed memory (``core.memory``; what
+  training does now — exact). Measured last, since it changes the process's allocator for good.
 
 Also the forward + backward time of each layer alone (the output layer with one channel is the slow
 one on AVX2 hosts) and the encoder's inference throughput at batch 1,024. Run: ``tox -e bench -- bench/test_train_step.py -s`` (print the
@@ -30,10 +32,15 @@ VARIANTS = {
     "channels_last_flush_denormal": dict(channels_last=True, flush=True),
     "compile": dict(channels_last=True, compile=True),
     "bf16": dict(channels_last=True, bf16=True),
+    "channels_last_retain_memory": dict(channels_last=True, retain=True),  # last: it changes the process for good
 }
 
 
-def _step_fn(channels_last, fused=False, flush=False, compile=False, bf16=False):
+def _step_fn(channels_last, fused=False, flush=False, compile=False, bf16=False, retain=False):
+    if retain:
+        from core.memory import retain_freed_memory
+
+        retain_freed_memory()
     torch.manual_seed(0)
     model = build_model("conv", 1)
     fmt = torch.channels_last if channels_last else torch.contiguous_format

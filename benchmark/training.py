@@ -24,6 +24,7 @@ import torch
 
 from core.io import atomic_write_json, atomic_write_text, read_json
 from core.layout import CHECKPOINT, CODES, CONFIG, LOG, snapshot_path
+from core.memory import retain_freed_memory
 from datasets import GroundTruthDataset
 from models.likelihoods import LIKELIHOODS
 
@@ -147,6 +148,7 @@ def train(
     device, state = prepare_run_folder(config, out)
     if threads:
         torch.set_num_threads(threads)
+    retain_freed_memory()  # no page faults per step; numbers unchanged
     ds, model, likelihood = build(config, dataset)
     nll = LIKELIHOODS[likelihood]
     model.to(device)
