@@ -18,6 +18,7 @@ from metrics.registry import suite_names
 from .config import RunConfig
 
 CPU_IMAGES_PER_S = 380.0  # measured: dlib conv net, batch 64, 1 thread, fp32 + channels_last (bench/test_train_step.py)
+TWO_THREAD_SPEEDUP = 1.8  # one process on 2 threads vs 1 (bench/threads_vs_processes.py: 840 vs 462 images/s)
 
 
 @dataclass(frozen=True)
@@ -67,7 +68,8 @@ class Cell:
         return f"{self.config.dataset}/{self.config.model}({hp})/seed{self.config.seed}"
 
     def estimated_seconds(self) -> float:
-        return self.config.steps * self.config.batch_size / CPU_IMAGES_PER_S + (60 if self.metric_preset == "quick" else 300)
+        rate = CPU_IMAGES_PER_S * (TWO_THREAD_SPEEDUP if self.threads >= 2 else 1.0)
+        return self.config.steps * self.config.batch_size / rate + (60 if self.metric_preset == "quick" else 300)
 
 
 @dataclass(frozen=True)
