@@ -66,10 +66,15 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
     return rows, cols
 
 
+def _three_decimals(x: float) -> str:
+    """Three decimals; a value that rounds to zero prints 0.000, never -0.000."""
+    return f"{round(x, 3) + 0.0:.3f}"
+
+
 def _cell(v) -> str:
     if v is None:
         return "–"
-    return f"{v[0]:.3f} (n=1)" if v[2] == 1 else f"{v[0]:.3f} ± {v[1]:.3f} (n={v[2]})"
+    return f"{_three_decimals(v[0])} (n=1)" if v[2] == 1 else f"{_three_decimals(v[0])} ± {_three_decimals(v[1])} (n={v[2]})"
 
 
 def table_cells(rows, cols) -> tuple[list[str], list[list[str]]]:
