@@ -21,6 +21,7 @@ import pandas as pd
 from core.io import atomic_write_text
 from metrics.registry import suite_names
 
+from .formatting import MISSING, mean_std
 from .records import family_label, load_records
 
 SUPERVISED = suite_names(supervised_only=True)
@@ -85,7 +86,7 @@ def render_markdown(summary: pd.DataFrame, study: str) -> str:
     lines += ["| steps | metric | " + " | ".join(configs) + " | separated pairs |",
               "|---|---|" + "---|" * len(configs) + "---|"]
     for _, r in summary.iterrows():
-        cells = [f"{r[c][0]:.3f} ± {r[c][1]:.3f}" if isinstance(r[c], tuple) else "–" for c in configs]
+        cells = [mean_std(*r[c]) if isinstance(r[c], tuple) else MISSING for c in configs]
         pairs = ", ".join(f"{_short(a)} > {_short(b)}" for a, b in r["separated"]) or "none"
         lines.append(f"| {r['step']:,} | {r['metric']} | " + " | ".join(cells) + f" | {len(r['separated'])}/{r['n_pairs']}: {pairs} |")
     lines += ["", "## Smallest budget at which every pair of configurations is separated", ""]

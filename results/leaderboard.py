@@ -13,6 +13,7 @@ import numpy as np
 
 from core.io import atomic_write_text
 
+from .formatting import MISSING, fixed
 from .records import configurations, family_label, load_external, load_records, metric_columns
 from .udr_report import with_udr
 
@@ -66,15 +67,10 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
     return rows, cols
 
 
-def _three_decimals(x: float) -> str:
-    """Three decimals; a value that rounds to zero prints 0.000, never -0.000."""
-    return f"{round(x, 3) + 0.0:.3f}"
-
-
 def _cell(v) -> str:
     if v is None:
         return "–"
-    return f"{_three_decimals(v[0])} (n=1)" if v[2] == 1 else f"{_three_decimals(v[0])} ± {_three_decimals(v[1])} (n={v[2]})"
+    return f"{fixed(v[0])} (n=1)" if v[2] == 1 else f"{fixed(v[0])} ± {fixed(v[1])} (n={v[2]})"
 
 
 def table_cells(rows, cols) -> tuple[list[str], list[list[str]]]:
@@ -190,7 +186,7 @@ def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md") -> str:
             from tabulate import tabulate
 
             ext_cols = sorted({(n, m["primary"]) for r in external for n, m in r["metrics"].items()})
-            body = [[r["name"], r["dataset"], r["encoder"]] + [f"{r['metrics'][n]['values'][k]:.3f}" if n in r["metrics"] and r["metrics"][n]["values"][k] is not None else "–" for n, k in ext_cols]
+            body = [[r["name"], r["dataset"], r["encoder"]] + [fixed(r["metrics"][n]["values"][k]) if n in r["metrics"] else MISSING for n, k in ext_cols]
                     for r in external]
             text += "\n## External representations\n\n" + tabulate(body, headers=["name", "dataset", "encoder"] + [f"{n}.{k}" for n, k in ext_cols],
                                                                       tablefmt="github", disable_numparse=True) + "\n"

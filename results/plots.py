@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 from core.io import atomic_write  # noqa: E402
 from core.layout import read_log  # noqa: E402
 
+from .formatting import fixed  # noqa: E402
 from .leaderboard import metric_label  # noqa: E402
 from .records import family_label, metric_columns  # noqa: E402
 
@@ -100,7 +101,7 @@ def rank_correlation_heatmap(rho, path: str | Path) -> Path:
     for i in range(len(labels)):
         for j in range(len(labels)):
             v = rho.iloc[i, j]
-            ax.text(j, i, "–" if v != v else f"{v:.2f}", ha="center", va="center", fontsize=7)
+            ax.text(j, i, fixed(v, 2), ha="center", va="center", fontsize=7)
     fig.colorbar(im, ax=ax, label="Spearman ρ across runs")
     ax.set_title("Do the metrics agree? (rank correlation)", fontsize=10)
     fig.tight_layout()
@@ -174,7 +175,7 @@ def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
             if pts:
                 ax.scatter(*zip(*pts), s=22, color=cmap(i % 10), label=fam, alpha=0.85)
         r, cnt = rho[f"{m}.{k}"]
-        ax.set_title(f"{m}.{k}: ρ = {r:.2f} (n = {cnt})", fontsize=9)
+        ax.set_title(f"{m}.{k}: ρ = {fixed(r, 2)} (n = {cnt})", fontsize=9)
         ax.set_xlabel("UDR (no labels)")
         ax.set_ylabel(f"{m}.{k}")
         ax.grid(alpha=0.3)

@@ -14,6 +14,7 @@ from jinja2 import Environment
 from core.io import atomic_write_text
 from core.layout import LOG, RESULT, TRAVERSALS
 
+from .formatting import fixed
 from .leaderboard import aggregate, glossary, metric_label, table_cells
 from .plots import kl_curve_plot, mi_heatmap, summary_plot
 from .records import family_label, load_records
@@ -85,8 +86,8 @@ def _run_details(r: dict) -> list[str]:
     for k, v in tr.items():
         if isinstance(v, (list, dict)):
             continue
-        note = " (minibatch estimate at the training batch size: biased" + (f"; Chen's full-dataset value {chen[k]:.3f}" if chen.get(k) is not None else "") + ")" if k in _MINIBATCH else ""
-        rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{v if isinstance(v, int) else f'{v:.3f}'}</td></tr>")
+        note = " (minibatch estimate at the training batch size: biased" + (f"; Chen's full-dataset value {fixed(chen[k])}" if chen.get(k) is not None else "") + ")" if k in _MINIBATCH else ""
+        rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{v if isinstance(v, int) else fixed(v)}</td></tr>")
     link = f"../../{html.escape(r['cell_hash'])}"
     return ["<h2>Configuration</h2>", f"<table>{conf}</table>", "<h2>End of training (mean of the last logged steps)</h2>",
             f"<table>{''.join(rows)}</table>",
@@ -94,7 +95,7 @@ def _run_details(r: dict) -> list[str]:
 
 
 def _fmt(value) -> str:
-    return "– (not finite)" if value is None else f"{value:.4f}"
+    return fixed(value, 4, missing="– (not finite)")
 
 
 def _img(path: Path, alt: str) -> str:

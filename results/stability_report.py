@@ -11,6 +11,7 @@ import pandas as pd
 from core.io import atomic_write_text
 from core.layout import EVAL_SEEDS
 
+from .formatting import fixed
 from .plots import rank_correlation_heatmap, seed_spread_plot
 from .records import load_records
 from .stability import rank_correlation, rank_flip_probability, runs_table, seed_spread, variance_decomposition
@@ -55,7 +56,7 @@ def variance_rows(df: pd.DataFrame, metrics: list[str]) -> list[tuple[str, ...]]
     rows = []
     for m in ["reconstruction"] + metrics:
         v = variance_decomposition(df, m)
-        rows.append((m, f"{v['family']:.2f}", f"{v['hyperparameter']:.2f}", f"{v['seed']:.2f}", f"{rank_flip_probability(df, m):.3f}"))
+        rows.append((m, fixed(v["family"], 2), fixed(v["hyperparameter"], 2), fixed(v["seed"], 2), fixed(rank_flip_probability(df, m))))
     return rows
 
 
@@ -79,13 +80,13 @@ def build_stability(study_dir: str | Path, study: str) -> list[Path]:
         s = seed_spread(df, m)
         lines += [f"### {m}", "", "| family | hyper-parameters | n | mean | std | 95 % CI |", "|---|---|---|---|---|---|"]
         for _, r in s.iterrows():
-            lines.append(f"| {r['family']} | {r['hparams'] or '—'} | {r['n']} | {r['mean']:.3f} | {r['std']:.3f} | [{r['ci_low']:.3f}, {r['ci_high']:.3f}] |")
+            lines.append(f"| {r['family']} | {r['hparams'] or '—'} | {r['n']} | {fixed(r['mean'])} | {fixed(r['std'])} | [{fixed(r['ci_low'])}, {fixed(r['ci_high'])}] |")
         lines.append("")
     rho = rank_correlation(df, metrics + ["reconstruction"])
-    lines += ["## Spearman rank correlation between metrics across runs", "", rho.round(2).to_markdown(), ""]
+    lines += ["## Spearman rank correlation between metrics across runs", "", (rho.round(2) + 0.0).to_markdown(), ""]
     ev = eval_seed_table(records)
     if ev is not None:
-        lines += ["## Evaluation-seed stability (same trained model, several metric seeds)", "", ev.round(4).to_markdown(index=False), ""]
+        lines += ["## Evaluation-seed stability (same trained model, several metric seeds)", "", (ev.round(4) + 0.0).to_markdown(index=False), ""]
     out = [atomic_write_text(d / "stability.md", "\n".join(lines) + "\n")]
     out.append(rank_correlation_heatmap(rho, d / "rank_correlation.png"))
     out.append(seed_spread_plot(df, metrics, d / "seed_spread.png"))

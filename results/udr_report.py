@@ -15,6 +15,7 @@ from core.io import atomic_write_text
 from core.layout import PROBE_CODES
 from metrics.udr import compute_udr
 
+from .formatting import fixed
 from .records import configurations, load_records
 
 SELECTION_METRICS = (("mig", "discrete_mig"), ("mig_sampled", "mig"), ("dci", "disentanglement"), ("factor_vae", "eval_accuracy"),
@@ -70,10 +71,6 @@ def with_udr(records: list[dict]) -> list[dict]:
         value = None if u is None or not np.isfinite(u) else round(float(u), 6)
         out.append({**r, "metrics": {**r["metrics"], "udr": {**UDR_ENTRY, "values": {"udr": value}}}})
     return out
-
-
-def _fmt(v) -> str:
-    return "–" if v is None or not np.isfinite(v) else f"{v:.3f}"
 
 
 def _value(record: dict, metric: str, key: str):
@@ -136,18 +133,18 @@ def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list
              "configuration, on the shared probe codes. Few seeds per configuration make each UDR a noisy "
              "estimate: read the ranks, not the decimals.", "",
              "| cell | family | hyper-parameters | seed | UDR |", "|---|---|---|---|---|"]
-    lines += [f"| {r['cell_index']} | {r['family']} | {r['hparams'] or '—'} | {r['seed']} | {_fmt(r['udr'])} |" for r in rows]
+    lines += [f"| {r['cell_index']} | {r['family']} | {r['hparams'] or '—'} | {r['seed']} | {fixed(r['udr'])} |" for r in rows]
     lines += ["", "## Spearman rank correlation of UDR with supervised metrics (all runs)", "",
               "| metric | ρ | runs |", "|---|---|---|"]
-    lines += [f"| {m} | {v[0]:.2f} | {v[1]} |" for m, v in rho.items()]
+    lines += [f"| {m} | {fixed(v[0], 2)} | {v[1]} |" for m, v in rho.items()]
     lines += ["", "## Model selection without labels", "",
               "Per family: the run UDR would keep, the run each supervised metric would keep, and the score lost "
               "by trusting UDR.", "", "| family | runs | UDR picks | metric | metric picks | best | UDR's pick | lost |",
               "|---|---|---|---|---|---|---|---|"]
     for s in sel:
         for m, v in s["losses"].items():
-            lines.append(f"| {s['family']} | {s['runs']} | cell {s['udr_pick']} | {m} | cell {v['best_run']} | {v['best']:.3f} | "
-                         f"{_fmt(v['udr_pick'])} | {_fmt(v['lost'])} |")
+            lines.append(f"| {s['family']} | {s['runs']} | cell {s['udr_pick']} | {m} | cell {v['best_run']} | {fixed(v['best'])} | "
+                         f"{fixed(v['udr_pick'])} | {fixed(v['lost'])} |")
     paths.append(atomic_write_text(d / "udr.md", "\n".join(lines) + "\n"))
     paths.append(udr_scatter(rows, rho, SELECTION_METRICS, d / "udr_vs_metrics.png"))
     return paths

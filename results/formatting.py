@@ -1,0 +1,25 @@
+"""How every published page prints a number: fixed decimals, a dash for a missing or non-finite value,
+and never "-0.000" (a value that rounds to zero prints as zero, whatever its sign).
+
+One owner, so the leaderboard, calibration, stability and UDR pages of one study cannot disagree on how
+the same score looks."""
+from __future__ import annotations
+
+import math
+
+MISSING = "–"
+
+
+def fixed(x, digits: int = 3, missing: str = MISSING) -> str:
+    """``x`` with ``digits`` decimals; ``missing`` for None, NaN or ±inf; a rounded zero is unsigned."""
+    if x is None:
+        return missing
+    x = float(x)
+    if not math.isfinite(x):
+        return missing
+    return f"{round(x, digits) + 0.0:.{digits}f}"
+
+
+def mean_std(mean, std, digits: int = 3) -> str:
+    """"mean ± std" with ``fixed`` on both."""
+    return f"{fixed(mean, digits)} ± {fixed(std, digits)}"

@@ -1,0 +1,24 @@
+import math
+
+import pytest
+
+from results.formatting import MISSING, fixed, mean_std
+
+
+@pytest.mark.parametrize("x, digits, text", [
+    (0.12345, 3, "0.123"), (-0.0004, 3, "0.000"), (-0.0, 2, "0.00"), (-0.004, 2, "0.00"),
+    (-0.0051, 2, "-0.01"), (1234.5678, 1, "1234.6"), (3, 3, "3.000"),
+])
+def test_fixed_never_prints_a_signed_zero(x, digits, text):
+    assert fixed(x, digits) == text
+
+
+@pytest.mark.parametrize("x", [None, math.nan, math.inf, -math.inf])
+def test_fixed_prints_a_dash_for_what_is_not_a_number(x):
+    assert fixed(x) == MISSING
+    assert fixed(x, missing="n/a") == "n/a"
+
+
+def test_mean_std_uses_fixed_on_both():
+    assert mean_std(-0.0001, 0.0) == "0.000 ± 0.000"
+    assert mean_std(0.5, 0.25, 2) == "0.50 ± 0.25"
