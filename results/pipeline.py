@@ -15,7 +15,7 @@ from core.layout import PROBE_CODES, TRAVERSALS
 
 from .calibration import build_calibration
 from .leaderboard import build_leaderboard
-from .plots import kl_curve_plot, tradeoff_plot
+from .plots import kl_curves_plot, tradeoff_plot
 from .records import family_label, load_records
 from .report import build_report
 from .stability_report import build_stability
@@ -33,6 +33,20 @@ def best_run_traversals(records: list[dict], path: Path) -> list[Path]:
     return [path]
 
 
+def kl_curve_runs(records: list[dict]) -> list[tuple[Path, str]]:
+    """(run folder, title) of the runs whose KL curves the study shows: the lowest seed of every
+    capacity-annealed configuration (the family whose schedule the curves are about), largest γ first;
+    the first record when the study has none."""
+    annealed = [r for r in records if r["cell"]["config"]["model"] == "annealed"]
+    by_config: dict[str, dict] = {}
+    for r in sorted(annealed, key=lambda r: (-dict(r["cell"]["config"]["hparams"]).get("gamma", 0.0),
+                                             r["cell"]["config"]["seed"], r["cell_index"])):
+        by_config.setdefault(family_label(r)[1], r)
+    shown = list(by_config.values()) or records[:1]
+    return [(Path(r["_path"]).parent, "Per-latent KL — {} ({}), seed {}".format(*family_label(r), r["cell"]["config"]["seed"]))
+            for r in shown]
+
+
 def rebuild_outputs(study_dir: str | Path, study_name: str) -> list[Path]:
     """All outputs of the study in ``study_dir``; the leaderboard's markdown is first ([] without records)."""
     d = Path(study_dir)
@@ -41,11 +55,7 @@ def rebuild_outputs(study_dir: str | Path, study_name: str) -> list[Path]:
         return []
     out = [build_leaderboard(d, study_name, "md"), build_leaderboard(d, study_name, "csv")]
     out.append(tradeoff_plot(records, d / "tradeoff.png"))
-    annealed = [r for r in records if r["cell"]["config"]["model"] == "annealed"] or records
-    r = annealed[-1]
-    fam, hp = family_label(r)
-    out.append(kl_curve_plot(Path(r["_path"]).parent, d / "kl_over_training.png",
-                             f"Per-latent KL — {fam} ({hp}), seed {r['cell']['config']['seed']}"))
+    out.append(kl_curves_plot(kl_curve_runs(records), d / "kl_over_training.png"))
     out += best_run_traversals(records, d / "best_traversals.png")
     out += build_calibration(d, study_name)
     out += build_stability(d, study_name)

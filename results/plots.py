@@ -68,12 +68,11 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
     return _save(fig, Path(path))
 
 
-def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Path:
-    """Per-latent KL over training steps from a run's log (capacity annealing: latents switch on one by one)."""
+def _draw_kl(ax, run_dir: str | Path, title: str) -> None:
+    """Per-latent KL (solid, left axis) and, for capacity annealing, C and the total KL (right axis)."""
     log = read_log(run_dir)
     steps = [r["step"] for r in log]
-    kl = list(zip(*[r["kl_per_latent"] for r in log]))
-    fig, ax = plt.subplots(figsize=(6.4, 3.8))
+    kl = list(zip(*[r["kl_per_latent"] for r in log]))  # (latents, logged steps)
     cmap = plt.get_cmap("tab10")
     for d, series in enumerate(kl):
         ax.plot(steps, series, color=cmap(d % 10), label=f"z{d}")
@@ -81,12 +80,26 @@ def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Pat
         ax2 = ax.twinx()
         ax2.plot(steps, [r["capacity"] for r in log], "k--", lw=1, label="capacity C")
         ax2.plot(steps, [r["kl"] for r in log], "k:", lw=1, label="total KL")
-        ax2.set_ylabel("capacity C (dashed), total KL (dotted): nats")
+        ax2.set_ylabel("C (dashed), total KL (dotted): nats", fontsize=8)
         ax2.legend(loc="upper left", fontsize=7)
-    ax.set_xlabel("training step")
-    ax.set_ylabel("KL of each latent (solid lines): nats")
-    ax.legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.18), frameon=False)
-    ax.set_title(title or "Per-latent KL over training", fontsize=10)
+    ax.set_ylabel("KL per latent: nats", fontsize=8)
+    ax.set_title(title, fontsize=10)
+    ax.grid(alpha=0.3)
+
+
+def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Path:
+    """Per-latent KL over training steps from a run's log (capacity annealing: latents switch on one by one)."""
+    return kl_curves_plot([(run_dir, title or "Per-latent KL over training")], path)
+
+
+def kl_curves_plot(runs: list[tuple[str | Path, str]], path: str | Path) -> Path:
+    """One panel per ``(run_dir, title)``, stacked on a shared step axis, so runs of different settings
+    (e.g. the paper's γ and a calibrated one) can be compared latent by latent."""
+    fig, axes = plt.subplots(len(runs), 1, figsize=(6.4, 0.6 + 3.2 * len(runs)), sharex=True, squeeze=False)
+    for ax, (run_dir, title) in zip(axes[:, 0], runs):
+        _draw_kl(ax, run_dir, title)
+    axes[-1, 0].set_xlabel("training step")
+    axes[-1, 0].legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     fig.tight_layout()
     return _save(fig, Path(path))
 

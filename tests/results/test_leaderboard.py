@@ -187,3 +187,24 @@ def test_runs_csv_and_latex(study_dir):
     assert len(df) == 5 and {"mig.discrete_mig", "beta", "seed", "family"} <= set(df.columns)
     tex = leaderboard_text(study_dir, "t", "latex")
     assert "booktabs" in tex and "\\toprule" in tex and "±" not in tex and "↑" not in tex and "$\\pm$" in tex
+
+
+def test_kl_curves_show_the_lowest_seed_of_every_annealed_setting_largest_gamma_first(tmp_path):
+    from results.pipeline import kl_curve_runs
+    from results.plots import kl_curves_plot
+    recs = [_record(0, "vae", {}, 0, 0.1, 1.0, 50.0),
+            _record(1, "annealed", {"gamma": 10.0, "c_max": 25.0}, 1, 0.1, 1.0, 50.0),
+            _record(2, "annealed", {"gamma": 10.0, "c_max": 25.0}, 0, 0.1, 1.0, 50.0),
+            _record(3, "annealed", {"gamma": 1000.0, "c_max": 25.0}, 2, 0.0, 1.0, 600.0)]
+    for r in recs:
+        d = tmp_path / r["cell_hash"]
+        d.mkdir()
+        (d / "result.json").write_text(json.dumps(r))
+        (d / "train_log.jsonl").write_text("".join(json.dumps({"step": s, "kl": 1.5, "capacity": s / 20, "kl_per_latent": [s / 100, 0.5]}) + "\n"
+                                                   for s in (10, 20, 30)))
+    runs = kl_curve_runs(load_records(tmp_path))
+    assert [p.name for p, _ in runs] == ["h0003", "h0002"]
+    assert "gamma=1000), seed 2" in runs[0][1] and "gamma=10), seed 0" in runs[1][1]
+    assert kl_curves_plot(runs, tmp_path / "kl.png").stat().st_size > 20_000
+    # a study without the annealed family shows its first run
+    assert [p.name for p, _ in kl_curve_runs(load_records(tmp_path)[:1])] == ["h0000"]
