@@ -1,6 +1,7 @@
 """The reference study v2 (cpu2), as far as it is committed: every committed record belongs to a cell of
-the study and carries its probe codes; the committed leaderboard and UDR table rebuild byte-identically
-from the committed records and probe codes."""
+the study and carries its probe codes; every committed table (leaderboard, calibration, stability, UDR)
+rebuilds byte-identically from the committed records, training logs and probe codes, and every figure
+that needs no model weights is rebuilt from them."""
 
 import json
 import shutil
@@ -8,7 +9,7 @@ import shutil
 import pytest
 
 from benchmark.studies import get_study
-from core.layout import PROBE_CODES, RESULT, STUDY
+from core.layout import LOG, PROBE_CODES, RESULT, STUDY
 from tests.results.test_published_cpu import ROOT
 
 PUBLISHED = ROOT / "results" / "store" / "cpu2"
@@ -20,7 +21,7 @@ def _copy(dst):
     study = dst / "cpu2"
     for rec in RECORDS:
         (study / rec.parent.name).mkdir(parents=True)
-        for name in (RESULT, PROBE_CODES):
+        for name in (RESULT, PROBE_CODES, LOG):
             if (rec.parent / name).exists():
                 shutil.copy(rec.parent / name, study / rec.parent.name / name)
     shutil.copy(PUBLISHED / STUDY, study / STUDY)
@@ -40,3 +41,20 @@ def test_leaderboard_rebuilds_byte_identically(tmp_path):
     from results.leaderboard import build_leaderboard
 
     assert build_leaderboard(_copy(tmp_path), "cpu2").read_bytes() == (PUBLISHED / "leaderboard.md").read_bytes()
+
+
+TABLES = ("leaderboard.md", "leaderboard.csv", "calibration.md", "stability.md", "udr.md", "udr.json")
+FIGURES = ("tradeoff.png", "kl_over_training.png", "budget_curves.png", "seed_spread.png", "rank_correlation.png",
+           "udr_vs_metrics.png")
+
+
+@pytest.mark.skipif(not (PUBLISHED / "leaderboard.md").exists(), reason="no cpu2 outputs committed yet")
+def test_every_published_table_rebuilds_byte_identically(tmp_path):
+    from results.pipeline import rebuild_outputs
+
+    study = _copy(tmp_path)
+    rebuilt = {p.name for p in rebuild_outputs(study, "cpu2")}
+    for name in TABLES:
+        assert (study / name).read_bytes() == (PUBLISHED / name).read_bytes(), f"{name} differs from its rebuild"
+    # Figures are compared by presence, not bytes: their pixels depend on the installed matplotlib/freetype.
+    assert set(FIGURES) <= rebuilt and all((PUBLISHED / name).exists() for name in FIGURES)
