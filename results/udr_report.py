@@ -73,6 +73,10 @@ def with_udr(records: list[dict]) -> list[dict]:
     return out
 
 
+NOT_YET = ("Empty so far: a run has a UDR once its configuration has a second seed, and a rank correlation needs "
+           "three runs with one.")
+
+
 def _value(record: dict, metric: str, key: str):
     return record["metrics"].get(metric, {}).get("values", {}).get(key)
 
@@ -137,6 +141,8 @@ def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list
     lines += ["", "## Spearman rank correlation of UDR with supervised metrics (all runs)", "",
               "| metric | ρ | runs |", "|---|---|---|"]
     lines += [f"| {m} | {fixed(v[0], 2)} | {v[1]} |" for m, v in rho.items()]
+    if not rho:
+        lines += ["", NOT_YET]
     lines += ["", "## Model selection without labels", "",
               "Per family: the run UDR would keep, the run each supervised metric would keep, and the score lost "
               "by trusting UDR.", "", "| family | runs | UDR picks | metric | metric picks | best | UDR's pick | lost |",
@@ -145,6 +151,8 @@ def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list
         for m, v in s["losses"].items():
             lines.append(f"| {s['family']} | {s['runs']} | cell {s['udr_pick']} | {m} | cell {v['best_run']} | {fixed(v['best'])} | "
                          f"{fixed(v['udr_pick'])} | {fixed(v['lost'])} |")
+    if not sel:
+        lines += ["", NOT_YET]
     paths.append(atomic_write_text(d / "udr.md", "\n".join(lines) + "\n"))
     paths.append(udr_scatter(rows, rho, SELECTION_METRICS, d / "udr_vs_metrics.png"))
     return paths

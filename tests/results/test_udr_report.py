@@ -59,6 +59,14 @@ def test_outputs_and_selection_table(study):
     assert paths[2].stat().st_size > 10_000
 
 
+def test_a_study_with_one_seed_per_configuration_says_why_its_tables_are_empty(study):
+    from results.udr_report import NOT_YET
+    for i in (1, 2, 4, 5):  # one seed of each family left
+        (study / f"h{i:04d}" / RESULT).unlink()
+    text = build_udr(study, "t")[1].read_text()
+    assert text.count(NOT_YET) == 2 and "| 0 | aligned | — | 0 | – |" in text
+
+
 def test_missing_probe_codes_name_the_runs_and_the_fix(study):
     (study / "h0004" / PROBE_CODES).unlink()
     with pytest.raises(MissingProbeCodes, match=r"\(cells 4\); re-score them with `python -m benchmark udr --study NAME --rescore`"):
