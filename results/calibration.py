@@ -86,7 +86,7 @@ def render_markdown(summary: pd.DataFrame, study: str) -> str:
     lines += ["| steps | metric | " + " | ".join(configs) + " | separated pairs |",
               "|---|---|" + "---|" * len(configs) + "---|"]
     for _, r in summary.iterrows():
-        cells = [mean_std(*r[c]) if isinstance(r[c], tuple) else MISSING for c in configs]
+        cells = [mean_std(r[c][0], r[c][1]) if isinstance(r[c], tuple) else MISSING for c in configs]
         pairs = ", ".join(f"{_short(a)} > {_short(b)}" for a, b in r["separated"]) or "none"
         lines.append(f"| {r['step']:,} | {r['metric']} | " + " | ".join(cells) + f" | {len(r['separated'])}/{r['n_pairs']}: {pairs} |")
     lines += ["", "## Smallest budget at which every pair of configurations is separated", ""]

@@ -20,6 +20,6 @@ def fixed(x, digits: int = 3, missing: str = MISSING) -> str:
     return f"{round(x, digits) + 0.0:.{digits}f}"
 
 
-def mean_std(mean, std, digits: int = 3) -> str:
+def mean_std(mean, std, *, digits: int = 3) -> str:
     """"mean ± std" with ``fixed`` on both."""
     return f"{fixed(mean, digits)} ± {fixed(std, digits)}"

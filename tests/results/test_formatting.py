@@ -21,4 +21,6 @@ def test_fixed_prints_a_dash_for_what_is_not_a_number(x):
 
 def test_mean_std_uses_fixed_on_both():
     assert mean_std(-0.0001, 0.0) == "0.000 ± 0.000"
-    assert mean_std(0.5, 0.25, 2) == "0.50 ± 0.25"
+    assert mean_std(0.5, 0.25, digits=2) == "0.50 ± 0.25"
+    with pytest.raises(TypeError):  # a (mean, std, n) tuple must not pass n as the decimals
+        mean_std(*(0.5, 0.25, 2))
