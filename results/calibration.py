@@ -101,6 +101,9 @@ def render_markdown(summary: pd.DataFrame, study: str) -> str:
     return "\n".join(lines)
 
 
+LINE_STYLES = ("-o", "--s", ":^", "-.v")
+
+
 def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
     """Metric vs training step per configuration: seed mean (line) and each seed (dots)."""
     from .plots import FAMILY_COLOURS, _save, plt
@@ -109,10 +112,14 @@ def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
     for ax, metric in zip(axes[0], metrics):
         g = df[df["metric"] == metric]
+        nth: dict[str, int] = {}  # configurations of one family share its colour and differ by line style
         for config, gc in g.groupby("config", sort=True):
-            colour = FAMILY_COLOURS.get(_short(config), None)
+            family = _short(config)
+            colour = FAMILY_COLOURS.get(family, None)
+            nth[family] = nth.get(family, -1) + 1
+            style = LINE_STYLES[nth[family] % len(LINE_STYLES)]
             mean = gc.groupby("step")["value"].mean()
-            ax.plot(mean.index, mean.to_numpy(), "-o", ms=3, color=colour, label=config)
+            ax.plot(mean.index, mean.to_numpy(), style, ms=3, color=colour, label=config)
             ax.scatter(gc["step"], gc["value"], s=10, alpha=0.4, color=colour)
         ax.set_title(metric, fontsize=10)
         ax.set_xlabel("training step (batch 64)")
