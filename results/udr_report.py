@@ -82,26 +82,36 @@ def _value(record: dict, metric: str, key: str):
 
 
 def selection_table(rows: list[dict]) -> list[dict]:
-    """Per family (all its configurations and seeds): the run UDR picks and, per supervised metric, the run
-    that metric picks and the score lost by picking with UDR instead."""
+    """Per family (all its configurations and seeds): the runs UDR picks and, per supervised metric, the
+    run that metric picks and the score lost by picking with UDR instead.
+
+    UDR often ties — with two seeds per configuration both runs share one score, since the score of a pair
+    is symmetric — and a user without labels then picks at random among the tied runs: ``udr_pick`` lists
+    them all, and UDR's score is the mean over them (the expected score of that random pick)."""
     out = []
     for fam in sorted({r["family"] for r in rows}):
         runs = [r for r in rows if r["family"] == fam and np.isfinite(r["udr"])]
         if not runs:
             continue
-        pick = max(runs, key=lambda r: (r["udr"], -r["cell_index"]))
-        line = {"family": fam, "runs": len(runs), "udr_pick": pick["cell_index"], "losses": {}}
+        top = max(r["udr"] for r in runs)
+        picks = sorted((r for r in runs if np.isclose(r["udr"], top, rtol=1e-9, atol=1e-12)), key=lambda r: r["cell_index"])
+        line = {"family": fam, "runs": len(runs), "udr_pick": [r["cell_index"] for r in picks], "losses": {}}
         for metric, key in SELECTION_METRICS:
             scored = [(r, _value(r["record"], metric, key)) for r in runs]
             scored = [(r, v) for r, v in scored if v is not None]
             if not scored:
                 continue
             best, best_v = max(scored, key=lambda t: (t[1], -t[0]["cell_index"]))
-            mine = _value(pick["record"], metric, key)
+            mine = [_value(r["record"], metric, key) for r in picks]
+            mine = None if any(v is None for v in mine) else float(np.mean(mine))
             line["losses"][f"{metric}.{key}"] = {"best_run": best["cell_index"], "best": best_v, "udr_pick": mine,
                                                  "lost": None if mine is None else best_v - mine}
         out.append(line)
     return out
+
+
+def _picks(cells: list[int]) -> str:
+    return f"cell {cells[0]}" if len(cells) == 1 else "cells " + ", ".join(map(str, cells)) + " (tie)"
 
 
 def rank_correlations(rows: list[dict]) -> dict[str, tuple[float, int]]:
@@ -145,11 +155,12 @@ def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list
         lines += ["", NOT_YET]
     lines += ["", "## Model selection without labels", "",
               "Per family: the run UDR would keep, the run each supervised metric would keep, and the score lost "
-              "by trusting UDR.", "", "| family | runs | UDR picks | metric | metric picks | best | UDR's pick | lost |",
+              "by trusting UDR. Where UDR ties, its score is the mean over the tied runs (a random pick among "
+              "them).", "", "| family | runs | UDR picks | metric | metric picks | best | UDR's pick | lost |",
               "|---|---|---|---|---|---|---|---|"]
     for s in sel:
         for m, v in s["losses"].items():
-            lines.append(f"| {s['family']} | {s['runs']} | cell {s['udr_pick']} | {m} | cell {v['best_run']} | {fixed(v['best'])} | "
+            lines.append(f"| {s['family']} | {s['runs']} | {_picks(s['udr_pick'])} | {m} | cell {v['best_run']} | {fixed(v['best'])} | "
                          f"{fixed(v['udr_pick'])} | {fixed(v['lost'])} |")
     if not sel:
         lines += ["", NOT_YET]

@@ -55,7 +55,8 @@ def test_outputs_and_selection_table(study):
     assert data["rank_correlation"]["mig.discrete_mig"]["rho"] > 0.5
     sel = {s["family"]: s for s in data["selection"]}
     assert sel["aligned"]["losses"]["mig.discrete_mig"]["lost"] == 0.0
-    assert "Model selection without labels" in paths[1].read_text()
+    assert sel["aligned"]["udr_pick"] == [0, 1, 2]  # three permuted copies of one code tie at UDR 1
+    assert "Model selection without labels" in paths[1].read_text() and "| cells 0, 1, 2 (tie) |" in paths[1].read_text()
     assert paths[2].stat().st_size > 10_000
 
 
@@ -65,6 +66,16 @@ def test_a_study_with_one_seed_per_configuration_says_why_its_tables_are_empty(s
         (study / f"h{i:04d}" / RESULT).unlink()
     text = build_udr(study, "t")[1].read_text()
     assert text.count(NOT_YET) == 2 and "| 0 | aligned | — | 0 | – |" in text
+
+
+def test_a_udr_tie_is_a_random_pick_among_the_tied_runs():
+    from results.udr_report import selection_table
+    rows = [{"family": "vae", "cell_index": i, "udr": u, "record": _record(i, "vae", i, mig)}
+            for i, u, mig in [(0, 0.3, 0.10), (1, 0.3, 0.20), (2, 0.1, 0.40), (3, float("nan"), 0.9)]]
+    (sel,) = selection_table(rows)
+    assert sel["udr_pick"] == [0, 1] and sel["runs"] == 3  # the run without a UDR is not a candidate
+    mig = sel["losses"]["mig.discrete_mig"]
+    assert mig["best_run"] == 2 and mig["udr_pick"] == pytest.approx(0.15) and mig["lost"] == pytest.approx(0.25)
 
 
 def test_missing_probe_codes_name_the_runs_and_the_fix(study):
