@@ -186,7 +186,7 @@ def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
             pts = [(r["udr"], r["record"]["metrics"][m]["values"][k]) for r in rows if r["family"] == fam and m in r["record"]["metrics"]
                    and r["record"]["metrics"][m]["values"].get(k) is not None and np.isfinite(r["udr"])]
             if pts:
-                ax.scatter(*zip(*pts), s=22, color=cmap(i % 10), label=fam, alpha=0.85)
+                ax.scatter(*zip(*pts), s=22, color=FAMILY_COLOURS.get(fam, cmap(i % 10)), label=fam, alpha=0.85)
         r, cnt = rho[f"{m}.{k}"]
         ax.set_title(f"{m}.{k}: ρ = {fixed(r, 2)} (n = {cnt})", fontsize=9)
         ax.set_xlabel("UDR (no labels)")
