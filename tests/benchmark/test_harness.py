@@ -251,6 +251,9 @@ def test_report_of_the_smoke_study_has_its_structure(reference_store):
 
     outputs = rebuild_outputs(Path(reference_store) / "smoke", "smoke")
     index = next(p for p in outputs if p.name == "index.html")
+    # UDR runs on the smoke study too; with one seed per configuration its tables are empty and say why
+    assert {"udr.md", "udr.json", "udr_vs_metrics.png"} <= {p.name for p in outputs}
+    assert "a second seed" in (index.parent.parent / "udr.md").read_text()
     text = index.read_text()
     assert "At a glance" in text and "<dl class='glossary'>" in text and "<h2>Leaderboard</h2>" in text
     srcs = re.findall(r'<img alt="[^"]*" src="([^"]+)"', text)
