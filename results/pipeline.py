@@ -37,14 +37,13 @@ def kl_curve_runs(records: list[dict]) -> list[tuple[Path, str]]:
     """(run folder, title) of the runs whose KL curves the study shows: the lowest seed of every
     capacity-annealed configuration (the family whose schedule the curves are about), largest γ first;
     the first record when the study has none."""
-    annealed = [r for r in records if r["cell"]["config"]["model"] == "annealed"]
-    by_config: dict[str, dict] = {}
-    for r in sorted(annealed, key=lambda r: (-dict(r["cell"]["config"]["hparams"]).get("gamma", 0.0),
-                                             r["cell"]["config"]["seed"], r["cell_index"])):
-        by_config.setdefault(family_label(r)[1], r)
-    shown = list(by_config.values()) or records[:1]
-    return [(Path(r["_path"]).parent, "Per-latent KL — {} ({}), seed {}".format(*family_label(r), r["cell"]["config"]["seed"]))
-            for r in shown]
+    annealed = sorted((r for r in records if r["cell"]["config"]["model"] == "annealed"),
+                      key=lambda r: (-r["cell"]["config"]["hparams"].get("gamma", 0.0), r["cell"]["config"]["seed"], r["cell_index"]))
+    shown: dict[tuple[str, str], dict] = {}  # (family, hyper-parameters) → its first run in that order
+    for r in annealed or records[:1]:
+        shown.setdefault(family_label(r), r)
+    return [(Path(r["_path"]).parent, f"Per-latent KL — {fam} ({hp}), seed {r['cell']['config']['seed']}")
+            for (fam, hp), r in shown.items()]
 
 
 def rebuild_outputs(study_dir: str | Path, study_name: str) -> list[Path]:
