@@ -21,7 +21,7 @@ import pandas as pd
 from core.io import atomic_write_text
 from metrics.registry import suite_names
 
-from .formatting import MISSING, mean_std
+from .formatting import MISSING, markdown_table, mean_std
 from .records import family_label, load_records
 
 SUPERVISED = suite_names(supervised_only=True)
@@ -83,12 +83,12 @@ def render_markdown(summary: pd.DataFrame, study: str) -> str:
     lines = [f"# Budget vs separation — study `{study}`", "",
              "Each cell: mean ± std over seeds. *Separated*: pairs of configurations whose seed ranges do not "
              "overlap (every seed of the first above every seed of the second).", ""]
-    lines += ["| steps | metric | " + " | ".join(configs) + " | separated pairs |",
-              "|---|---|" + "---|" * len(configs) + "---|"]
+    rows = []
     for _, r in summary.iterrows():
         cells = [mean_std(r[c][0], r[c][1]) if isinstance(r[c], tuple) else MISSING for c in configs]
         pairs = ", ".join(f"{_short(a)} > {_short(b)}" for a, b in r["separated"]) or "none"
-        lines.append(f"| {r['step']:,} | {r['metric']} | " + " | ".join(cells) + f" | {len(r['separated'])}/{r['n_pairs']}: {pairs} |")
+        rows.append((f"{r['step']:,}", r["metric"], *cells, f"{len(r['separated'])}/{r['n_pairs']}: {pairs}"))
+    lines += markdown_table(("steps", "metric", *configs, "separated pairs"), rows)
     lines += ["", "## Smallest budget at which every pair of configurations is separated", ""]
     by_step = summary.groupby("step")
     found = None

@@ -23,3 +23,14 @@ def fixed(x, digits: int = 3, missing: str = MISSING) -> str:
 def mean_std(mean, std, *, digits: int = 3) -> str:
     """"mean ± std" with ``fixed`` on both."""
     return f"{fixed(mean, digits)} ± {fixed(std, digits)}"
+
+
+def markdown_table(headers: list[str] | tuple[str, ...], rows: list) -> list[str]:
+    """A GitHub markdown table as lines: a header row, a ``|---|`` rule, then one line per row. Cells are
+    printed as given (format numbers with ``fixed`` first), so every page's tables look alike."""
+    lines = ["| " + " | ".join(headers) + " |", "|" + "---|" * len(headers)]
+    for row in rows:
+        if len(row) != len(headers):
+            raise ValueError(f"table row has {len(row)} cells for {len(headers)} headers: {row!r}")
+        lines.append("| " + " | ".join(str(c) for c in row) + " |")
+    return lines

@@ -11,7 +11,7 @@ import pandas as pd
 from core.io import atomic_write_text
 from core.layout import EVAL_SEEDS
 
-from .formatting import fixed
+from .formatting import fixed, markdown_table
 from .plots import rank_correlation_heatmap, seed_spread_plot
 from .records import load_records
 from .stability import rank_correlation, rank_flip_probability, runs_table, seed_spread, variance_decomposition
@@ -67,26 +67,29 @@ def build_stability(study_dir: str | Path, study: str) -> list[Path]:
         raise ValueError(f"no complete records in {d}; run the study first")
     df, metrics = runs_table(records)
     lines = [f"# Seed stability — study `{study}` ({len(records)} runs)", ""]
-    lines += ["## Share of each metric's variance explained by family, hyper-parameter and seed", "",
-              "| " + " | ".join(VARIANCE_HEADERS) + " |", "|---|---|---|---|---|"]
-    for row in variance_rows(df, metrics):
-        lines.append("| " + " | ".join(row) + " |")
-    if not has_seed_replicates(df):
-        lines[-2:] = [NO_REPLICATES]
+    lines += ["## Share of each metric's variance explained by family, hyper-parameter and seed", ""]
+    lines += markdown_table(VARIANCE_HEADERS, variance_rows(df, metrics)) if has_seed_replicates(df) else [NO_REPLICATES]
     lines += ["", "Rank-flip probability: for two configurations, the chance their order by mean swaps when seeds are "
               "resampled (bootstrap), averaged over all pairs; 0.5 means seeds decide the ranking.", ""]
     lines += ["## Per configuration: mean, std over seeds, 95 % bootstrap CI of the mean", ""]
     for m in metrics:
         s = seed_spread(df, m)
-        lines += [f"### {m}", "", "| family | hyper-parameters | n | mean | std | 95 % CI |", "|---|---|---|---|---|---|"]
-        for _, r in s.iterrows():
-            lines.append(f"| {r['family']} | {r['hparams'] or '—'} | {r['n']} | {fixed(r['mean'])} | {fixed(r['std'])} | [{fixed(r['ci_low'])}, {fixed(r['ci_high'])}] |")
+        lines += [f"### {m}", ""]
+        lines += markdown_table(("family", "hyper-parameters", "n", "mean", "std", "95 % CI"),
+                                [(r["family"], r["hparams"] or "—", r["n"], fixed(r["mean"]), fixed(r["std"]),
+                                  f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]") for _, r in s.iterrows()])
         lines.append("")
     rho = rank_correlation(df, metrics + ["reconstruction"])
-    lines += ["## Spearman rank correlation between metrics across runs", "", (rho.round(2) + 0.0).to_markdown(), ""]
+    lines += ["## Spearman rank correlation between metrics across runs", ""]
+    lines += markdown_table(["", *rho.columns], [(name, *(fixed(v, 2) for v in row)) for name, row in rho.iterrows()])
+    lines.append("")
     ev = eval_seed_table(records)
     if ev is not None:
-        lines += ["## Evaluation-seed stability (same trained model, several metric seeds)", "", (ev.round(4) + 0.0).to_markdown(index=False), ""]
+        lines += ["## Evaluation-seed stability (same trained model, several metric seeds)", ""]
+        lines += markdown_table(("metric", "runs", "eval seeds", "mean std over eval seeds"),
+                                [(r["metric"], r["runs"], r["n_eval_seeds"], fixed(r["mean_std_over_eval_seeds"], 4))
+                                 for _, r in ev.iterrows()])
+        lines.append("")
     out = [atomic_write_text(d / "stability.md", "\n".join(lines) + "\n")]
     out.append(rank_correlation_heatmap(rho, d / "rank_correlation.png"))
     out.append(seed_spread_plot(df, metrics, d / "seed_spread.png"))

@@ -15,7 +15,7 @@ from core.io import atomic_write_text
 from core.layout import PROBE_CODES
 from metrics.udr import compute_udr
 
-from .formatting import fixed
+from .formatting import fixed, markdown_table
 from .records import configurations, load_records
 
 SELECTION_METRICS = (("mig", "discrete_mig"), ("mig_sampled", "mig"), ("dci", "disentanglement"), ("factor_vae", "eval_accuracy"),
@@ -145,23 +145,20 @@ def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list
     lines = [f"# UDR — study `{study}` ({len(rows)} runs, {kind} correlation)", "",
              "Unsupervised Disentanglement Ranking (Duan et al. 2020): each run against the other seeds of its "
              "configuration, on the shared probe codes. Few seeds per configuration make each UDR a noisy "
-             "estimate: read the ranks, not the decimals.", "",
-             "| cell | family | hyper-parameters | seed | UDR |", "|---|---|---|---|---|"]
-    lines += [f"| {r['cell_index']} | {r['family']} | {r['hparams'] or '—'} | {r['seed']} | {fixed(r['udr'])} |" for r in rows]
-    lines += ["", "## Spearman rank correlation of UDR with supervised metrics (all runs)", "",
-              "| metric | ρ | runs |", "|---|---|---|"]
-    lines += [f"| {m} | {fixed(v[0], 2)} | {v[1]} |" for m, v in rho.items()]
+             "estimate: read the ranks, not the decimals.", ""]
+    lines += markdown_table(("cell", "family", "hyper-parameters", "seed", "UDR"),
+                            [(r["cell_index"], r["family"], r["hparams"] or "—", r["seed"], fixed(r["udr"])) for r in rows])
+    lines += ["", "## Spearman rank correlation of UDR with supervised metrics (all runs)", ""]
+    lines += markdown_table(("metric", "ρ", "runs"), [(m, fixed(v[0], 2), v[1]) for m, v in rho.items()])
     if not rho:
         lines += ["", NOT_YET]
     lines += ["", "## Model selection without labels", "",
               "Per family: the run UDR would keep, the run each supervised metric would keep, and the score lost "
               "by trusting UDR. Where UDR ties, its score is the mean over the tied runs (a random pick among "
-              "them).", "", "| family | runs | UDR picks | metric | metric picks | best | UDR's pick | lost |",
-              "|---|---|---|---|---|---|---|---|"]
-    for s in sel:
-        for m, v in s["losses"].items():
-            lines.append(f"| {s['family']} | {s['runs']} | {_picks(s['udr_pick'])} | {m} | cell {v['best_run']} | {fixed(v['best'])} | "
-                         f"{fixed(v['udr_pick'])} | {fixed(v['lost'])} |")
+              "them).", ""]
+    lines += markdown_table(("family", "runs", "UDR picks", "metric", "metric picks", "best", "UDR's pick", "lost"),
+                            [(s["family"], s["runs"], _picks(s["udr_pick"]), m, f"cell {v['best_run']}", fixed(v["best"]),
+                              fixed(v["udr_pick"]), fixed(v["lost"])) for s in sel for m, v in s["losses"].items()])
     if not sel:
         lines += ["", NOT_YET]
     paths.append(atomic_write_text(d / "udr.md", "\n".join(lines) + "\n"))

@@ -24,3 +24,12 @@ def test_mean_std_uses_fixed_on_both():
     assert mean_std(0.5, 0.25, digits=2) == "0.50 ± 0.25"
     with pytest.raises(TypeError):  # a (mean, std, n) tuple must not pass n as the decimals
         mean_std(*(0.5, 0.25, 2))
+
+
+def test_markdown_table_lines_and_a_row_of_the_wrong_width_is_refused():
+    from results.formatting import markdown_table
+
+    assert markdown_table(("a", "b"), [(1, "x"), ("–", fixed(-0.0001))]) == ["| a | b |", "|---|---|", "| 1 | x |", "| – | 0.000 |"]
+    assert markdown_table(("a",), []) == ["| a |", "|---|"]
+    with pytest.raises(ValueError, match="2 cells for 3 headers"):
+        markdown_table(("a", "b", "c"), [(1, 2)])

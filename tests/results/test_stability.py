@@ -63,3 +63,28 @@ def test_single_seed_studies_do_not_decompose_variance():
     assert not has_seed_replicates(one) and variance_rows(one, ["mig.discrete_mig"]) == []
     two = pd.concat([one, one.assign(seed=1, **{"mig.discrete_mig": [0.15, 0.25]})])
     assert has_seed_replicates(two) and len(variance_rows(two, ["mig.discrete_mig"])) == 2
+
+
+def test_stability_page_prints_every_table_through_the_shared_formatter(tmp_path):
+    """Rank correlations with two decimals and the eval-seed table with four, as aligned markdown rows."""
+    import json
+
+    from core.layout import EVAL_SEEDS, RESULT
+    from results.stability_report import build_stability
+
+    for idx, (model, seed, mig) in enumerate([("vae", 0, 0.1), ("vae", 1, 0.12), ("tcvae", 0, 0.3), ("tcvae", 1, 0.25)]):
+        d = tmp_path / f"h{idx:04d}"
+        d.mkdir()
+        rec = {"schema_version": 1, "status": "complete", "cell_index": idx, "cell_hash": d.name,
+               "cell": {"config": {"dataset": "dsprites", "model": model, "hparams": {}, "seed": seed}},
+               "training": {"reconstruction": 50.0 + 10 * mig},
+               "metrics": {"mig": {"values": {"discrete_mig": mig}, "primary": "discrete_mig",
+                                   "higher_is_better": {"discrete_mig": True}, "protocol": "p", "version": "1"}}}
+        (d / RESULT).write_text(json.dumps(rec))
+        if idx == 0:
+            (d / EVAL_SEEDS).write_text(json.dumps({"0": {"mig.discrete_mig": 0.1}, "1": {"mig.discrete_mig": 0.1002}}))
+    text = build_stability(tmp_path, "t")[0].read_text()
+    assert "| mig.discrete_mig | 1.00 | 1.00 |" in text  # MIG and reconstruction rise together here
+    assert "| metric | runs | eval seeds | mean std over eval seeds |" in text
+    assert "| mig.discrete_mig | 1 | 2 | 0.0001 |" in text
+    assert "-0.00" not in text
