@@ -21,7 +21,7 @@ import pandas as pd
 from core.io import atomic_write_text
 from metrics.registry import suite_names
 
-from .formatting import MISSING, markdown_table, mean_std
+from .formatting import MISSING, markdown_table, over_seeds
 from .records import family_label, load_records
 
 SUPERVISED = suite_names(supervised_only=True)
@@ -69,7 +69,7 @@ def separation_summary(df: pd.DataFrame) -> pd.DataFrame:
         pairs = separated_pairs(values)
         row = {"step": int(step), "metric": metric, "n_pairs": len(values) * (len(values) - 1) // 2, "separated": pairs}
         for c, v in values.items():
-            row[c] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else 0.0, len(v))
+            row[c] = (float(v.mean()), float(v.std(ddof=1)) if len(v) > 1 else None, len(v))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -81,11 +81,11 @@ def _short(label: str) -> str:
 def render_markdown(summary: pd.DataFrame, study: str) -> str:
     configs = [c for c in summary.columns if c not in ("step", "metric", "n_pairs", "separated")]
     lines = [f"# Budget vs separation — study `{study}`", "",
-             "Each cell: mean ± std over seeds. *Separated*: pairs of configurations whose seed ranges do not "
+             "Each cell: mean ± std over seeds (a configuration with one seed: its value, marked n=1, and no pair with it counts as separated). *Separated*: pairs of configurations whose seed ranges do not "
              "overlap (every seed of the first above every seed of the second).", ""]
     rows = []
     for _, r in summary.iterrows():
-        cells = [mean_std(r[c][0], r[c][1]) if isinstance(r[c], tuple) else MISSING for c in configs]
+        cells = [over_seeds(*r[c]) if isinstance(r[c], tuple) else MISSING for c in configs]
         pairs = ", ".join(f"{_short(a)} > {_short(b)}" for a, b in r["separated"]) or "none"
         rows.append((f"{r['step']:,}", r["metric"], *cells, f"{len(r['separated'])}/{r['n_pairs']}: {pairs}"))
     lines += markdown_table(("steps", "metric", *configs, "separated pairs"), rows)

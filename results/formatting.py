@@ -34,3 +34,12 @@ def markdown_table(headers: list[str] | tuple[str, ...], rows: list) -> list[str
             raise ValueError(f"table row has {len(row)} cells for {len(headers)} headers: {row!r}")
         lines.append("| " + " | ".join(str(c) for c in row) + " |")
     return lines
+
+
+def over_seeds(mean, std, n: int, *, digits: int = 3, show_n: bool = False) -> str:
+    """A configuration's score over its ``n`` seeds: "mean ± std", with "(n=N)" when ``show_n``. One seed
+    prints its value and "(n=1)" — never "± 0.000", which would claim a spread nobody measured."""
+    if n == 1:
+        return f"{fixed(mean, digits)} (n=1)"
+    text = mean_std(mean, std, digits=digits)
+    return f"{text} (n={n})" if show_n else text

@@ -13,7 +13,7 @@ import numpy as np
 
 from core.io import atomic_write_text
 
-from .formatting import MISSING, fixed, mean_std
+from .formatting import MISSING, fixed, over_seeds
 from .records import configurations, family_label, load_external, load_records, metric_columns
 from .udr_report import with_udr
 
@@ -70,7 +70,7 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
 def _cell(v) -> str:
     if v is None:
         return MISSING
-    return f"{fixed(v[0])} (n=1)" if v[2] == 1 else f"{mean_std(v[0], v[1])} (n={v[2]})"
+    return over_seeds(*v, show_n=True)
 
 
 def table_cells(rows, cols) -> tuple[list[str], list[list[str]]]:

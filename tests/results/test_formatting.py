@@ -33,3 +33,11 @@ def test_markdown_table_lines_and_a_row_of_the_wrong_width_is_refused():
     assert markdown_table(("a",), []) == ["| a |", "|---|"]
     with pytest.raises(ValueError, match="2 cells for 3 headers"):
         markdown_table(("a", "b", "c"), [(1, 2)])
+
+
+def test_a_single_seed_claims_no_spread():
+    from results.formatting import over_seeds
+
+    assert over_seeds(0.0491, None, 1) == "0.049 (n=1)"
+    assert over_seeds(0.5, 0.0, 3) == "0.500 ± 0.000"
+    assert over_seeds(0.5, 0.01, 3, show_n=True) == "0.500 ± 0.010 (n=3)"
