@@ -81,7 +81,8 @@ def _short(label: str) -> str:
 def render_markdown(summary: pd.DataFrame, study: str) -> str:
     configs = [c for c in summary.columns if c not in ("step", "metric", "n_pairs", "separated")]
     lines = [f"# Budget vs separation — study `{study}`", "",
-             "Each cell: mean ± std over seeds (a configuration with one seed: its value, marked n=1, and no pair with it counts as separated). *Separated*: pairs of configurations whose seed ranges do not "
+             "Each cell: mean ± std over seeds (a configuration with one seed: its value, marked n=1, and no pair "
+             "with it counts as separated). *Separated*: pairs of configurations whose seed ranges do not "
              "overlap (every seed of the first above every seed of the second).", ""]
     rows = []
     for _, r in summary.iterrows():

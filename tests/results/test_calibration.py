@@ -6,6 +6,8 @@ import pytest
 from results.calibration import budget_table, build_calibration, separated_pairs, separation_summary
 from results.records import load_records
 
+from .fakes import metric, record
+
 
 def test_separated_pairs_need_disjoint_seed_ranges():
     v = {"a": np.array([0.5, 0.6, 0.7]), "b": np.array([0.1, 0.2, 0.3]), "c": np.array([0.25, 0.4, 0.45])}
@@ -15,17 +17,10 @@ def test_separated_pairs_need_disjoint_seed_ranges():
 
 def _record(idx, model, seed, mig_by_step, sap_final):
     steps = sorted(mig_by_step)
-    return {
-        "schema_version": 1, "status": "complete", "cell_index": idx, "cell_hash": f"h{idx:04d}",
-        "cell": {"config": {"dataset": "dsprites", "model": model, "hparams": {}, "seed": seed, "steps": steps[-1]}},
-        "training": {"reconstruction": 1.0},
-        "snapshots": [{"step": s, "metrics": {"mig.discrete_mig": mig_by_step[s]}, "kl": 1.0, "active_latents": 3} for s in steps],
-        "metrics": {
-            "mig": {"values": {"discrete_mig": mig_by_step[steps[-1]]}, "primary": "discrete_mig", "higher_is_better": {"discrete_mig": True}},
-            "sap": {"values": {"SAP_score": sap_final}, "primary": "SAP_score", "higher_is_better": {"SAP_score": True}},
-            "unsupervised": {"values": {"x": 1.0}, "primary": "x", "higher_is_better": {"x": False}},
-        },
-    }
+    return record(idx, model, seed, {"mig": metric("discrete_mig", mig_by_step[steps[-1]]), "sap": metric("SAP_score", sap_final),
+                                     "unsupervised": metric("x", 1.0, higher_is_better=False)},
+                  reconstruction=1.0, config={"steps": steps[-1]},
+                  snapshots=[{"step": s, "metrics": {"mig.discrete_mig": mig_by_step[s]}, "kl": 1.0, "active_latents": 3} for s in steps])
 
 
 @pytest.fixture

@@ -11,18 +11,15 @@ from results.records import load_records
 from results.report import build_report
 from results.stability_report import build_stability
 
+from .fakes import metric, record
+
 
 def _record(idx, model, hp, seed, mig, tc, recon):
-    return {
-        "schema_version": 1, "status": "complete", "cell_index": idx, "cell_hash": f"h{idx:04d}",
-        "cell": {"config": {"dataset": "dsprites", "model": model, "hparams": hp, "seed": seed}},
-        "training": {"reconstruction": recon, "kl_per_latent": [1.0, 0.5]},
-        "metrics": {
-            "mig": {"values": {"discrete_mig": mig}, "primary": "discrete_mig", "higher_is_better": {"discrete_mig": True}, "protocol": "p", "version": "1"},
-            "unsupervised": {"values": {"gaussian_total_correlation": tc}, "primary": "gaussian_total_correlation",
-                             "higher_is_better": {"gaussian_total_correlation": False}, "protocol": "p", "version": "1"},
-        },
-    }
+    rec = record(idx, model, seed, {"mig": metric("discrete_mig", mig),
+                                    "unsupervised": metric("gaussian_total_correlation", tc, higher_is_better=False)},
+                 hparams=hp, reconstruction=recon)
+    rec["training"]["kl_per_latent"] = [1.0, 0.5]
+    return rec
 
 
 @pytest.fixture

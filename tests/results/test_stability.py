@@ -72,14 +72,12 @@ def test_stability_page_prints_every_table_through_the_shared_formatter(tmp_path
     from core.layout import EVAL_SEEDS, RESULT
     from results.stability_report import build_stability
 
+    from .fakes import metric, record
+
     for idx, (model, seed, mig) in enumerate([("vae", 0, 0.1), ("vae", 1, 0.12), ("tcvae", 0, 0.3), ("tcvae", 1, 0.25)]):
         d = tmp_path / f"h{idx:04d}"
         d.mkdir()
-        rec = {"schema_version": 1, "status": "complete", "cell_index": idx, "cell_hash": d.name,
-               "cell": {"config": {"dataset": "dsprites", "model": model, "hparams": {}, "seed": seed}},
-               "training": {"reconstruction": 50.0 + 10 * mig},
-               "metrics": {"mig": {"values": {"discrete_mig": mig}, "primary": "discrete_mig",
-                                   "higher_is_better": {"discrete_mig": True}, "protocol": "p", "version": "1"}}}
+        rec = record(idx, model, seed, {"mig": metric("discrete_mig", mig)}, reconstruction=50.0 + 10 * mig)
         (d / RESULT).write_text(json.dumps(rec))
         if idx == 0:
             (d / EVAL_SEEDS).write_text(json.dumps({"0": {"mig.discrete_mig": 0.1}, "1": {"mig.discrete_mig": 0.1002}}))

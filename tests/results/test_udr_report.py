@@ -9,13 +9,11 @@ from core.layout import PROBE_CODES, RESULT
 from results.records import load_records
 from results.udr_report import MissingProbeCodes, build_udr, study_udr
 
+from .fakes import metric, record
+
 
 def _record(idx, model, seed, mig):
-    return {"schema_version": 1, "status": "complete", "cell_index": idx, "cell_hash": f"h{idx:04d}",
-            "cell": {"config": {"dataset": "dsprites", "model": model, "hparams": {}, "seed": seed}},
-            "training": {"reconstruction": 50.0},
-            "metrics": {"mig": {"values": {"discrete_mig": mig}, "primary": "discrete_mig", "higher_is_better": {"discrete_mig": True},
-                                "protocol": "p", "version": "1"}}}
+    return record(idx, model, seed, {"mig": metric("discrete_mig", mig)})
 
 
 @pytest.fixture
