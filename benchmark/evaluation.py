@@ -89,13 +89,13 @@ def score_trained(cell: Cell, out_dir: Path, model, config: RunConfig, device: s
     written to the run folder), ``snapshots``, ``run``."""
     from datasets import get_dataset
 
-    from .probe import PROBE_POINTS, probe_codes, write_probe
+    from .probe import probe_codes, write_probe
 
     model = prepare_for_inference(model, config, device)
     out = {"metrics": score_model(cell, model, config)}
     probe = probe_codes(model, get_dataset(config.dataset, config.data_path), device)
     write_probe(out_dir, probe)
-    out["probe"] = {"file": PROBE_CODES, "points": PROBE_POINTS, "kl_per_latent": [round(float(v), 6) for v in probe["kl_per_latent"]]}
+    out["probe"] = {"file": PROBE_CODES, "points": len(probe["factors"]), "kl_per_latent": [round(float(v), 6) for v in probe["kl_per_latent"]]}
     if cell.snapshot_metrics:
         out["snapshots"] = evaluate_snapshots(cell, out_dir, out["metrics"], device=str(device))
     out["run"] = describe_run(cell, out_dir, model, config)

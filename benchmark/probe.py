@@ -2,7 +2,8 @@
 each other without labels (agreement between seeds, UDR).
 
 The probe set of a dataset is ``PROBE_POINTS`` factor vectors drawn from a generator seeded by the
-dataset's name alone — the same points for every run of every study. A run stores, in
+dataset's name alone — the same points for every run of every study — or, for a dataset with no more
+than ``PROBE_POINTS`` points (the tests' tiny one), every point once in the official order. A run stores, in
 ``probe_codes.npz``: the factor vectors (int32), the posterior means (float32, ≈ 0.4 MB for 10 latents)
 and the mean per-latent KL to the prior over the probe points.
 """
@@ -23,7 +24,10 @@ PROBE_SEED = 20_261_201  # fixed once: changing it changes every stored probe
 
 
 def probe_factors(dataset) -> np.ndarray:
-    """(PROBE_POINTS, K) factor vectors of the dataset's probe set (the same in every process)."""
+    """(N, K) factor vectors of the dataset's probe set (the same in every process); N = PROBE_POINTS,
+    or the dataset's size when that is smaller (drawing 10,000 points from 384 would encode each ≈ 26 times)."""
+    if len(dataset) <= PROBE_POINTS:
+        return dataset.index_to_factors(np.arange(len(dataset)))
     return dataset.sample_factors(PROBE_POINTS, np.random.default_rng([PROBE_SEED, zlib.crc32(dataset.name.encode())]))
 
 
