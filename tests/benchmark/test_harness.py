@@ -15,13 +15,12 @@ from benchmark.store import CLAIM, RunStore
 from benchmark.studies import STUDIES, get_study
 
 
-def _values(store_root, study="smoke"):
-    """Every cell's metric values and final training terms, by cell hash."""
-    st = get_study(study)
+def _values(store_root, cells=None):
+    """Each cell's (default: every smoke cell's) metric values and final training terms, by cell hash."""
     store = RunStore(store_root)
     out = {}
-    for c in st.cells:
-        rec = store.read_record(study, c)
+    for c in cells or get_study("smoke").cells:
+        rec = store.read_record("smoke", c)
         assert rec and rec["status"] == "complete", rec and rec.get("error")
         out[c.content_hash()] = ({m: r["values"] for m, r in rec["metrics"].items()}, rec["training"])
     return out
@@ -83,20 +82,22 @@ def test_rerun_skips_finished_cells(reference_store, capsys):
     assert "Smallest budget" in (reference_store / "smoke" / "calibration.md").read_text()
 
 
+# The executors run two of the three smoke cells (two workers, side by side): identity with the serial
+# records is a property of each cell, and a third cell would only add a minute to the default test run.
 def test_local_pool_gives_identical_records(reference_store, tmp_path):
     st = get_study("smoke")
     RunStore(tmp_path).prepare(st)
-    list(run_local("smoke", st.cells, tmp_path, jobs=2))
-    assert _values(tmp_path) == _values(reference_store)
+    list(run_local("smoke", st.cells[:2], tmp_path, jobs=2))
+    assert _values(tmp_path, st.cells[:2]) == _values(reference_store, st.cells[:2])
 
 
 def test_submitit_local_executor_gives_identical_records(reference_store, tmp_path):
     pytest.importorskip("submitit")
     st = get_study("smoke")
     RunStore(tmp_path).prepare(st)
-    results = list(run_slurm("smoke", st.cells, tmp_path, jobs=2, folder=str(tmp_path / "_slurm"), cluster="local"))
-    assert [r["state"] for r in results] == ["done"] * 3
-    assert _values(tmp_path) == _values(reference_store)
+    results = list(run_slurm("smoke", st.cells[:2], tmp_path, jobs=2, folder=str(tmp_path / "_slurm"), cluster="local"))
+    assert [r["state"] for r in results] == ["done"] * 2
+    assert _values(tmp_path, st.cells[:2]) == _values(reference_store, st.cells[:2])
 
 
 def test_dask_local_cluster_gives_identical_records(reference_store, tmp_path):
@@ -104,9 +105,9 @@ def test_dask_local_cluster_gives_identical_records(reference_store, tmp_path):
     st = get_study("smoke")
     RunStore(tmp_path).prepare(st)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, host="127.0.0.1", dashboard_address=None, processes=True) as cluster:
-        results = list(run_dask("smoke", st.cells, tmp_path, jobs=2, address=cluster.scheduler_address))
-    assert sorted(r["state"] for r in results) == ["done"] * 3
-    assert _values(tmp_path) == _values(reference_store)
+        results = list(run_dask("smoke", st.cells[:2], tmp_path, jobs=2, address=cluster.scheduler_address))
+    assert sorted(r["state"] for r in results) == ["done"] * 2
+    assert _values(tmp_path, st.cells[:2]) == _values(reference_store, st.cells[:2])
 
 
 def test_two_concurrent_runners_one_record_per_cell(reference_store, tmp_path):
@@ -144,8 +145,8 @@ def test_kill_9_worker_mid_cell_then_rerun_equals_uninterrupted(reference_store,
     assert not (store.cell_dir("smoke", cell) / "result.json").exists(), "killed before the record was written"
     assert (store.cell_dir("smoke", cell) / CLAIM).exists()  # the dead worker's claim is left behind ...
     assert store.status(st)[1][1] == "pending"  # ... and recognised as stale
-    assert main(["run", "--study", "smoke", "--store", str(tmp_path)]) == 0
-    assert _values(tmp_path) == _values(reference_store)
+    assert main(["run", "--study", "smoke", "--store", str(tmp_path), "--filter", "index=1"]) == 0
+    assert _values(tmp_path, [cell]) == _values(reference_store, [cell])
 
 
 def test_failed_cell_is_recorded_and_others_continue(tmp_path, monkeypatch, capsys):

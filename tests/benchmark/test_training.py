@@ -67,7 +67,7 @@ def test_interrupted_and_resumed_equals_uninterrupted(tmp_path, model, hp):
 
 
 def test_kill_9_mid_run_then_rerun_matches(tmp_path):
-    args = ["train", "--dataset", "tiny", "--model", "tcvae", "--beta", "6", "--steps", "300", "--batch-size", "16",
+    args = ["train", "--dataset", "tiny", "--model", "tcvae", "--beta", "6", "--steps", "100", "--batch-size", "16",
             "--checkpoint-every", "10", "--log-every", "10", "--eval-samples", "32", "--lr", "1e-3", "--threads", "1"]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", *args, "--out", str(tmp_path / "killed")], env=env,
@@ -78,7 +78,7 @@ def test_kill_9_mid_run_then_rerun_matches(tmp_path):
         time.sleep(0.2)
     proc.send_signal(signal.SIGKILL)
     proc.wait()
-    assert load_checkpoint(ckpt)["step"] < 300, "the run finished before it was killed"
+    assert load_checkpoint(ckpt)["step"] < 100, "the run finished before it was killed"
     assert main([*args, "--out", str(tmp_path / "killed")]) == 0
     assert main([*args, "--out", str(tmp_path / "clean")]) == 0
     _assert_bitwise_equal(_params(tmp_path / "killed"), _params(tmp_path / "clean"))
