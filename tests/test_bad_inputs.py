@@ -20,7 +20,6 @@ import numpy as np
 import pytest
 
 from benchmark.cli import main
-from benchmark.executors import run_local
 from benchmark.store import RunStore
 from benchmark.studies import get_study
 from core.layout import CHECKPOINT, CONFIG, LOG, RESULT, STUDY
@@ -69,14 +68,9 @@ def _submission(tmp: Path, encode: str = "pass", top: str = "") -> Path:
 
 
 @pytest.fixture(scope="module")
-def finished(tmp_path_factory):
-    """A finished smoke store and a finished 20-step tiny run folder (built once)."""
-    root = tmp_path_factory.mktemp("finished")
-    store = root / "store"
-    st = get_study("smoke")
-    RunStore(store).prepare(st)
-    for _ in run_local("smoke", st.cells, store, jobs=1):
-        pass
+def finished(smoke_store):
+    """A finished smoke store (``store``) and a finished 20-step tiny run folder (``run``), built once."""
+    root = smoke_store.parent
     assert main(["train", *TRAIN, "--out", str(root / "run")]) == 0
     return root
 
@@ -203,9 +197,9 @@ CASES = [
     Case("submission calls sys.exit(0) inside encode", ["check-submission", "{tmp}/sub.py", "--timeout", "120"], 1, "",
          setup=lambda ctx: _submission(ctx["tmp"], encode="import sys; sys.exit(0)"), stream="out",
          check=_expect_in_stdout("sys.exit(0)")),
-    Case("submission hangs", ["check-submission", "{tmp}/sub.py", "--timeout", "15"], 1, "",
+    Case("submission hangs", ["check-submission", "{tmp}/sub.py", "--timeout", "5"], 1, "",
          setup=lambda ctx: _submission(ctx["tmp"], encode="import time; time.sleep(3600)"), stream="out",
-         check=_expect_in_stdout("did not finish within 15 s")),
+         check=_expect_in_stdout("did not finish within 5 s")),
     Case("external encoder hangs", ["evaluate", "--encoder", "tests.test_bad_inputs:sleeping_encoder", "--dataset", "tiny",
                                     "--study", "smoke", "--store", "{store}"], 2, "failed while encoding a batch",
          patch=lambda mp: mp.setattr("benchmark.external.ENCODER_CHECK_TIMEOUT_S", 15.0)),

@@ -27,13 +27,9 @@ def _values(store_root, cells=None):
 
 
 @pytest.fixture(scope="module")
-def reference_store(tmp_path_factory):
-    root = tmp_path_factory.mktemp("ref")
-    st = get_study("smoke")
-    RunStore(root).prepare(st)
-    for _ in run_local("smoke", st.cells, root, jobs=1):
-        pass
-    return root
+def reference_store(smoke_store):
+    """The smoke study run serially (one worker): the records every other executor must reproduce."""
+    return smoke_store
 
 
 def test_studies_are_stable_data():
