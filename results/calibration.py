@@ -74,12 +74,29 @@ def separation_summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _short(label: str) -> str:
-    return label.split(" (")[0]
+def _pair_names(configs: list[str]) -> dict[str, str]:
+    """Configuration label → its name in the separated-pairs column: the family alone where the study
+    has one configuration of it, else the family with the hyper-parameters that tell its configurations
+    apart ("annealed (gamma=10)" and "annealed (gamma=1000)", not "annealed > annealed")."""
+    def parts(label: str) -> tuple[str, dict[str, str]]:  # the inverse of _config_label
+        fam, _, hp = label.partition(" (")
+        return fam, dict(kv.split("=", 1) for kv in hp.rstrip(")").split(", ") if "=" in kv)
+
+    parsed = {c: parts(c) for c in configs}
+    names = {}
+    for c, (fam, hp) in parsed.items():
+        siblings = [h for f, h in parsed.values() if f == fam]
+        if len(siblings) == 1:
+            names[c] = fam
+            continue
+        differ = [k for k in hp if len({h.get(k) for h in siblings}) > 1]
+        names[c] = f"{fam} ({', '.join(f'{k}={hp[k]}' for k in differ)})" if differ else c
+    return names
 
 
 def render_markdown(summary: pd.DataFrame, study: str) -> str:
     configs = [c for c in summary.columns if c not in ("step", "metric", "n_pairs", "separated")]
+    short = _pair_names(configs)
     lines = [f"# Budget vs separation — study `{study}`", "",
              "Each cell: mean ± std over seeds (a configuration with one seed: its value, marked n=1, and no pair "
              "with it counts as separated). *Separated*: pairs of configurations whose seed ranges do not "
@@ -87,7 +104,7 @@ def render_markdown(summary: pd.DataFrame, study: str) -> str:
     rows = []
     for _, r in summary.iterrows():
         cells = [over_seeds(*r[c]) if isinstance(r[c], tuple) else MISSING for c in configs]
-        pairs = ", ".join(f"{_short(a)} > {_short(b)}" for a, b in r["separated"]) or "none"
+        pairs = ", ".join(f"{short[a]} > {short[b]}" for a, b in r["separated"]) or "none"
         rows.append((f"{r['step']:,}", r["metric"], *cells, f"{len(r['separated'])}/{r['n_pairs']}: {pairs}"))
     lines += markdown_table(("steps", "metric", *configs, "separated pairs"), rows)
     lines += ["", "## Smallest budget at which every pair of configurations is separated", ""]
@@ -115,7 +132,7 @@ def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
         g = df[df["metric"] == metric]
         nth: dict[str, int] = {}  # configurations of one family share its colour and differ by line style
         for config, gc in g.groupby("config", sort=True):
-            family = _short(config)
+            family = config.partition(" (")[0]
             colour = FAMILY_COLOURS.get(family, None)
             nth[family] = nth.get(family, -1) + 1
             style = LINE_STYLES[nth[family] % len(LINE_STYLES)]

@@ -53,3 +53,12 @@ def test_calibration_files_name_the_smallest_separating_budget(study_dir):
     assert "| 100 | mig.discrete_mig | 0.110 ± 0.010 | 0.110 ± 0.010 | 0/1: none |" in text
     assert png.stat().st_size > 5000
     assert md.read_bytes() == build_calibration(study_dir, "t")[0].read_bytes()
+
+
+def test_pairs_name_configurations_of_one_family_by_what_tells_them_apart():
+    from results.calibration import _pair_names
+
+    configs = ["annealed (anneal_steps=10000, c_max=25, gamma=10)", "annealed (anneal_steps=10000, c_max=25, gamma=1000)",
+               "betavae (beta=4)", "vae"]
+    assert _pair_names(configs) == {configs[0]: "annealed (gamma=10)", configs[1]: "annealed (gamma=1000)",
+                                    configs[2]: "betavae", "vae": "vae"}
