@@ -22,7 +22,7 @@ from core.io import atomic_write_text
 from metrics.registry import suite_names
 
 from .formatting import MISSING, markdown_table, over_seeds
-from .records import family_label, load_records
+from .records import family_label, hparam_items, load_records
 
 SUPERVISED = suite_names(supervised_only=True)
 
@@ -74,29 +74,26 @@ def separation_summary(df: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def _pair_names(configs: list[str]) -> dict[str, str]:
-    """Configuration label → its name in the separated-pairs column: the family alone where the study
-    has one configuration of it, else the family with the hyper-parameters that tell its configurations
+def pair_names(records: list[dict]) -> dict[str, str]:
+    """Configuration label → its name in the separated-pairs column: the family alone where the records
+    hold one configuration of it, else the family with the hyper-parameters that tell its configurations
     apart ("annealed (gamma=10)" and "annealed (gamma=1000)", not "annealed > annealed")."""
-    def parts(label: str) -> tuple[str, dict[str, str]]:  # the inverse of _config_label
-        fam, _, hp = label.partition(" (")
-        return fam, dict(kv.split("=", 1) for kv in hp.rstrip(")").split(", ") if "=" in kv)
-
-    parsed = {c: parts(c) for c in configs}
+    configs = {_config_label(r): (family_label(r)[0], hparam_items(r)) for r in records}
     names = {}
-    for c, (fam, hp) in parsed.items():
-        siblings = [h for f, h in parsed.values() if f == fam]
+    for label, (fam, hp) in configs.items():
+        siblings = [h for f, h in configs.values() if f == fam]
         if len(siblings) == 1:
-            names[c] = fam
+            names[label] = fam
             continue
-        differ = [k for k in hp if len({h.get(k) for h in siblings}) > 1]
-        names[c] = f"{fam} ({', '.join(f'{k}={hp[k]}' for k in differ)})" if differ else c
+        differ = [k for k in sorted({k for h in siblings for k in h}) if len({h.get(k) for h in siblings}) > 1]
+        names[label] = f"{fam} ({', '.join(f'{k}={hp.get(k, MISSING)}' for k in differ)})" if differ else label
     return names
 
 
-def render_markdown(summary: pd.DataFrame, study: str) -> str:
+def render_markdown(summary: pd.DataFrame, study: str, names: dict[str, str] | None = None) -> str:
+    """The calibration page; ``names`` (from :func:`pair_names`) shortens the separated pairs."""
     configs = [c for c in summary.columns if c not in ("step", "metric", "n_pairs", "separated")]
-    short = _pair_names(configs)
+    short = {c: (names or {}).get(c, c) for c in configs}
     lines = [f"# Budget vs separation — study `{study}`", "",
              "Each cell: mean ± std over seeds (a configuration with one seed: its value, marked n=1, and no pair "
              "with it counts as separated). *Separated*: pairs of configurations whose seed ranges do not "
@@ -154,5 +151,5 @@ def build_calibration(study_dir: str | Path, study: str) -> list[Path]:
     if not records:
         return []
     df = budget_table(records)
-    md = atomic_write_text(d / "calibration.md", render_markdown(separation_summary(df), study))
+    md = atomic_write_text(d / "calibration.md", render_markdown(separation_summary(df), study, pair_names(records)))
     return [md, budget_curve_plot(df, d / "budget_curves.png")]

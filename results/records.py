@@ -47,11 +47,17 @@ def load_records(study_dir: str | Path, include_failed: bool = False) -> list[di
     return sorted(out, key=lambda r: (r.get("cell_index", 0), r.get("cell_hash", "")))
 
 
+def hparam_items(rec: dict) -> dict[str, str]:
+    """A record's hyper-parameters as displayed, sorted by name: numbers in ``%g`` form ("4", not "4.0");
+    the dataset size the harness injects is not one."""
+    hp = rec["cell"]["config"]["hparams"]
+    return {k: f"{v:g}" if isinstance(v, (int, float)) else str(v) for k, v in sorted(hp.items()) if k != "dataset_size"}
+
+
 def family_label(rec: dict) -> tuple[str, str]:
     """(model family, hyper-parameter label) of a record; submissions are marked as such."""
     cfg = rec["cell"]["config"]
-    hp = {k: v for k, v in cfg["hparams"].items() if k != "dataset_size"}
-    label = ", ".join(f"{k}={v:g}" if isinstance(v, (int, float)) else f"{k}={v}" for k, v in sorted(hp.items()))
+    label = ", ".join(f"{k}={v}" for k, v in hparam_items(rec).items())
     family = f"{cfg['model']} [submission]" if cfg.get("submission") else cfg["model"]
     return family, label
 

@@ -56,9 +56,12 @@ def test_calibration_files_name_the_smallest_separating_budget(study_dir):
 
 
 def test_pairs_name_configurations_of_one_family_by_what_tells_them_apart():
-    from results.calibration import _pair_names
+    from results.calibration import pair_names
 
-    configs = ["annealed (anneal_steps=10000, c_max=25, gamma=10)", "annealed (anneal_steps=10000, c_max=25, gamma=1000)",
-               "betavae (beta=4)", "vae"]
-    assert _pair_names(configs) == {configs[0]: "annealed (gamma=10)", configs[1]: "annealed (gamma=1000)",
-                                    configs[2]: "betavae", "vae": "vae"}
+    anneal = dict(anneal_steps=10000, c_max=25.0)
+    recs = [record(0, "annealed", 0, {}, hparams={**anneal, "gamma": 10.0}),
+            record(1, "annealed", 0, {}, hparams={**anneal, "gamma": 1000.0}),
+            record(2, "betavae", 0, {}, hparams={"beta": 4.0}), record(3, "vae", 0, {}, hparams={})]
+    assert pair_names(recs) == {"annealed (anneal_steps=10000, c_max=25, gamma=10)": "annealed (gamma=10)",
+                                "annealed (anneal_steps=10000, c_max=25, gamma=1000)": "annealed (gamma=1000)",
+                                "betavae (beta=4)": "betavae", "vae": "vae"}
