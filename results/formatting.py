@@ -20,6 +20,19 @@ def fixed(x, digits: int = 3, missing: str = MISSING) -> str:
     return f"{round(x, digits) + 0.0:.{digits}f}"
 
 
+def significant(obj, digits: int = 10):
+    """``obj`` (nested dicts, lists, tuples) with every float rounded to ``digits`` significant digits, for
+    published JSON: the last bits of a float sum depend on the host's SIMD paths (AVX-512 and AVX2 hosts
+    differ in the 16th digit), and a published file must rebuild byte for byte on either."""
+    if isinstance(obj, float):
+        return float(f"{obj:.{digits}g}") if math.isfinite(obj) else obj
+    if isinstance(obj, dict):
+        return {k: significant(v, digits) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [significant(v, digits) for v in obj]
+    return obj
+
+
 def mean_std(mean, std, *, digits: int = 3) -> str:
     """"mean ± std" with ``fixed`` on both."""
     return f"{fixed(mean, digits)} ± {fixed(std, digits)}"

@@ -15,7 +15,7 @@ from core.io import atomic_write_text
 from core.layout import PROBE_CODES
 from metrics.udr import compute_udr
 
-from .formatting import fixed, markdown_table
+from .formatting import fixed, markdown_table, significant
 from .records import configurations, load_records
 
 SELECTION_METRICS = (("mig", "discrete_mig"), ("mig_sampled", "mig"), ("dci", "disentanglement"), ("factor_vae", "eval_accuracy"),
@@ -140,7 +140,7 @@ def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list
     sel = selection_table(rows)
     data = {"study": study, "correlation": kind, "runs": [{k: v for k, v in r.items() if k != "record"} for r in rows],
             "rank_correlation": {m: {"rho": v[0], "n": v[1]} for m, v in rho.items()}, "selection": sel}
-    text = json.dumps(data, indent=1, sort_keys=True, allow_nan=True).replace("NaN", "null")
+    text = json.dumps(significant(data), indent=1, sort_keys=True, allow_nan=True).replace("NaN", "null")
     paths = [atomic_write_text(d / "udr.json", text + "\n")]
     lines = [f"# UDR — study `{study}` ({len(rows)} runs, {kind} correlation)", "",
              "Unsupervised Disentanglement Ranking (Duan et al. 2020): each run against the other seeds of its "

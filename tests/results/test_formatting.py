@@ -2,7 +2,7 @@ import math
 
 import pytest
 
-from results.formatting import MISSING, fixed, mean_std
+from results.formatting import MISSING, fixed, mean_std, significant
 
 
 @pytest.mark.parametrize("x, digits, text", [
@@ -41,3 +41,12 @@ def test_a_single_seed_claims_no_spread():
     assert over_seeds(0.0491, None, 1) == "0.049 (n=1)"
     assert over_seeds(0.5, 0.0, 3) == "0.500 ± 0.000"
     assert over_seeds(0.5, 0.01, 3, show_n=True) == "0.500 ± 0.010 (n=3)"
+
+
+def test_significant_rounds_floats_so_last_bit_host_differences_vanish():
+    # 0.20631401853123912 (AVX-512 host) and ...915 (AVX2 host): the same UDR, one value in udr.json
+    a, b = significant({"udr": [0.20631401853123912]}), significant({"udr": [0.20631401853123915]})
+    assert a == b == {"udr": [0.2063140185]}
+    assert significant({"n": 14, "name": "x", "t": (1.0, float("nan"))})["t"][0] == 1.0
+    assert significant(float("nan")) != significant(float("nan"))  # NaN stays NaN; ints and strings untouched
+    assert significant({"n": 14, "name": "x"}) == {"n": 14, "name": "x"}
