@@ -68,8 +68,19 @@ class Cell:
         return f"{self.config.dataset}/{self.config.model}({hp})/seed{self.config.seed}"
 
     def estimated_seconds(self) -> float:
+        """Wall seconds of this cell on a CPU with its ``threads`` cores: training at the measured rate, plus
+        scoring — 1 min for the quick preset, 5 for full budgets on mean codes, 10 with a metric that reads
+        the whole factor grid (``mig_sampled``, ``elbo_decomposition``; the cpu2 cells took 6–11 min)."""
+        from metrics import METRICS
+
         rate = CPU_IMAGES_PER_S * (TWO_THREAD_SPEEDUP if self.threads >= 2 else 1.0)
-        return self.config.steps * self.config.batch_size / rate + (60 if self.metric_preset == "quick" else 300)
+        full_grid = any(METRICS.get(m).needs == "full_grid" for m in self.metrics)
+        scoring = 60 if self.metric_preset == "quick" else 600 if full_grid else 300
+        return self.config.steps * self.config.batch_size / rate + scoring
+
+    def estimated_core_seconds(self) -> float:
+        """:meth:`estimated_seconds` times the cores the cell occupies."""
+        return self.estimated_seconds() * self.threads
 
 
 @dataclass(frozen=True)
@@ -152,7 +163,7 @@ CPU_STEPS = 4800
 
 
 def cpu() -> Study:
-    """The published CPU reference study (README, ``results/store/cpu``): one configuration per family
+    """The first CPU reference study (``results/store/cpu``, superseded by :func:`cpu2`): one configuration per family
     at its paper's dSprites setting, 3 seeds, a budget of ≈ 15 min per run on one core.
 
     Cells are ordered seed-major (every family at seed 0, then seed 1, …) so a partial run already
@@ -173,7 +184,7 @@ def cpu() -> Study:
     quarter = CPU_STEPS // 4
     train = dict(steps=CPU_STEPS, batch_size=64, lr=1e-3, log_every=100, checkpoint_every=400, eval_samples=10_000,
                  snapshot_steps=(quarter, 2 * quarter, 3 * quarter, CPU_STEPS))
-    return _build("cpu", f"the published CPU reference: VAE, β-VAE β=4, annealed C=25, β-TCVAE β=6 on dSprites, 3 seeds, "
+    return _build("cpu", f"the first CPU reference (superseded by cpu2): VAE, β-VAE β=4, annealed C=25, β-TCVAE β=6 on dSprites, 3 seeds, "
                   f"{CPU_STEPS:,} steps of batch 64, Adam 1e-3 (≈ 17 min/run on 1 core)",
                   combos, train, FACTOR_METRICS, "dlib", overrides={"dci": dict(num_train=2000, num_test=1000),
                              "beta_vae": dict(num_train=500, num_eval=250),
@@ -188,7 +199,7 @@ CPU2_FIRST_ROUND = 3  # cells 0-2 (VAE, β-VAE, β-TCVAE, seed 0) ran at one thr
 
 
 def cpu2() -> Study:
-    """The reference study v2 (README): the four families on procedural dSprites with the released dlib
+    """The published reference study (v2; README, ``results/store/cpu2``): the four families on procedural dSprites with the released dlib
     net, 3 seeds each, scored with the **full** ``dlib`` preset (no cost-driven overrides: every metric is
     served from one encode of the factor grid) plus Chen's ``mig_sampled`` and ``elbo_decomposition``.
 
@@ -209,8 +220,8 @@ def cpu2() -> Study:
     third = CPU2_STEPS // 3
     train = dict(steps=CPU2_STEPS, batch_size=64, lr=1e-3, log_every=250, checkpoint_every=1000, eval_samples=10_000,
                  snapshot_steps=(third, 2 * third, CPU2_STEPS))
-    study = _build("cpu2", f"reference study v2: VAE, β-VAE β=4, β-TCVAE β=6, annealed C=25 at γ=1000 and γ=10 on dSprites, "
-                   f"3 seeds, {CPU2_STEPS:,} steps, full dlib metric budgets + Chen's MIG and TC (≈ 25 min/run on 2 cores)",
+    study = _build("cpu2", f"the published reference (v2): VAE, β-VAE β=4, β-TCVAE β=6, annealed C=25 at γ=1000 and γ=10 on dSprites, "
+                   f"3 seeds, {CPU2_STEPS:,} steps, full dlib metric budgets + Chen's MIG and TC (≈ 40 min/run on 2 cores)",
                    combos, train, FACTOR_METRICS + ("mig_sampled", "elbo_decomposition"), "dlib", threads=2,
                    snapshot_metrics=("mig", "sap"))
     # The first round ran as two 1-thread cells side by side; on the 2-core machine they trained at ≈ 280

@@ -43,8 +43,9 @@ def _studies(args) -> int:
 
     for name in STUDIES:
         st = get_study(name)
-        hours = sum(c.estimated_seconds() for c in st.cells) / 3600
-        print(f"{name:<8} {len(st.cells):>6} cells  ≈ {hours:,.1f} CPU-core-hours at 1 thread/cell  — {st.description}")
+        hours = sum(c.estimated_core_seconds() for c in st.cells) / 3600
+        threads = "/".join(str(t) for t in sorted({c.threads for c in st.cells}))
+        print(f"{name:<8} {len(st.cells):>6} cells  ≈ {hours:,.1f} CPU-core-hours ({threads} thread(s)/cell)  — {st.description}")
     return 0
 
 

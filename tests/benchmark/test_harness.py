@@ -12,7 +12,7 @@ from benchmark.cell_filter import filter_cells
 from benchmark.cli import main
 from benchmark.executors import run_dask, run_local, run_slurm
 from benchmark.store import CLAIM, RunStore
-from benchmark.studies import STUDIES, get_study
+from benchmark.studies import CPU_IMAGES_PER_S, STUDIES, get_study
 
 
 def _values(store_root, cells=None):
@@ -42,6 +42,18 @@ def test_studies_are_stable_data():
     assert betas == [1, 2, 4, 6, 8, 16]
     assert {c.config.steps for c in dlib.cells} == {300_000}
     assert set(STUDIES.names()) >= {"smoke", "quick", "dlib"}
+
+
+def test_cost_estimate_counts_every_core_a_cell_holds_and_full_grid_scoring():
+    cells = get_study("cpu2").cells
+    one, two = cells[0], cells[5]  # the VAE at seed 0 (the first round, one thread) and at seed 1 (two threads)
+    assert (one.threads, two.threads) == (1, 2)
+    assert one.estimated_core_seconds() == one.estimated_seconds()
+    assert two.estimated_core_seconds() == 2 * two.estimated_seconds()
+    assert two.estimated_seconds() < one.estimated_seconds() < two.estimated_core_seconds()
+    cpu = get_study("cpu").cells[0]  # mean-code metrics only: 5 min of scoring; cpu2 reads the whole grid: 10
+    train = lambda c: c.config.steps * c.config.batch_size / CPU_IMAGES_PER_S
+    assert cpu.estimated_seconds() - train(cpu) == 300 and one.estimated_seconds() - train(one) == 600
 
 
 def test_filter_and_bad_keys():
