@@ -1,4 +1,4 @@
-"""The published CPU reference study (README): its committed leaderboard and budget table rebuild
+"""The first CPU reference study (README, superseded by cpu2): its committed leaderboard and budget table rebuild
 byte-identically from its committed records with ``python -m benchmark leaderboard --study cpu``."""
 
 import os

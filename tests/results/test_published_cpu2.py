@@ -1,4 +1,4 @@
-"""The reference study v2 (cpu2), as far as it is committed: every committed record belongs to a cell of
+"""The published reference study v2 (cpu2): every committed record belongs to a cell of
 the study and carries its probe codes; every committed table (leaderboard, calibration, stability, UDR)
 rebuilds byte-identically from the committed records, training logs and probe codes, and every figure
 that needs no model weights is rebuilt from them."""
