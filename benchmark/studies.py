@@ -71,11 +71,8 @@ class Cell:
         """Wall seconds of this cell on a CPU with its ``threads`` cores: training at the measured rate, plus
         scoring — 1 min for the quick preset, 5 for full budgets on mean codes, 10 with a metric that reads
         the whole factor grid (``mig_sampled``, ``elbo_decomposition``; the cpu2 cells took 6–11 min)."""
-        from metrics import METRICS
-
         rate = CPU_IMAGES_PER_S * (TWO_THREAD_SPEEDUP if self.threads >= 2 else 1.0)
-        full_grid = any(METRICS.get(m).needs == "full_grid" for m in self.metrics)
-        scoring = 60 if self.metric_preset == "quick" else 600 if full_grid else 300
+        scoring = 60 if self.metric_preset == "quick" else 600 if any(map(_reads_full_grid, self.metrics)) else 300
         return self.config.steps * self.config.batch_size / rate + scoring
 
     def estimated_core_seconds(self) -> float:
@@ -98,14 +95,20 @@ def _cells(datasets, models, seeds, **common) -> list[tuple]:
     return [(d, m, hp, s) for d in datasets for m, hp in models for s in seeds]
 
 
+def _reads_full_grid(metric: str) -> bool:
+    """Whether ``metric``'s estimator enumerates the dataset's whole factor grid."""
+    from metrics import METRICS
+
+    return METRICS.get(metric).needs == "full_grid"
+
+
 def applicable(metrics, dataset: str) -> tuple[str, ...]:
     """``metrics`` without the full-dataset ones on a dataset that renders stochastically (their
     estimator enumerates a fixed grid of images)."""
     from datasets import DATASETS, get_dataset
-    from metrics import METRICS
 
     stochastic = dataset in DATASETS and get_dataset(dataset).stochastic
-    return tuple(m for m in metrics if not (stochastic and METRICS.get(m).needs == "full_grid"))
+    return tuple(m for m in metrics if not (stochastic and _reads_full_grid(m)))
 
 
 def _build(name: str, description: str, combos, train: dict, metrics, preset: str, overrides=None, threads: int = 1,

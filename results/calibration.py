@@ -33,16 +33,18 @@ def _config_label(rec: dict) -> str:
 
 
 def budget_table(records: list[dict]) -> pd.DataFrame:
-    """Long table: configuration, seed, step, metric, value — snapshots plus the final scores."""
+    """Long table: configuration, family, seed, step, metric, value — snapshots plus the final scores."""
     rows = []
     for r in records:
-        label, seed, steps = _config_label(r), r["cell"]["config"]["seed"], r["cell"]["config"]["steps"]
+        label, family = _config_label(r), family_label(r)[0]
+        seed, steps = r["cell"]["config"]["seed"], r["cell"]["config"]["steps"]
         scored = {(snap["step"], m): v for snap in r.get("snapshots", []) for m, v in snap["metrics"].items()}
         for name, m in r["metrics"].items():  # final scores of metrics not snapshotted
             if name in SUPERVISED and m["values"][m["primary"]] is not None:
                 scored.setdefault((steps, f"{name}.{m['primary']}"), m["values"][m["primary"]])
-        rows += [{"config": label, "seed": seed, "step": step, "metric": key, "value": v} for (step, key), v in scored.items()]
-    return pd.DataFrame(rows, columns=["config", "seed", "step", "metric", "value"])
+        rows += [{"config": label, "family": family, "seed": seed, "step": step, "metric": key, "value": v}
+                 for (step, key), v in scored.items()]
+    return pd.DataFrame(rows, columns=["config", "family", "seed", "step", "metric", "value"])
 
 
 def separated_pairs(values: dict[str, np.ndarray]) -> list[tuple[str, str]]:
@@ -128,8 +130,7 @@ def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
     for ax, metric in zip(axes[0], metrics):
         g = df[df["metric"] == metric]
         nth: dict[str, int] = {}  # configurations of one family share its colour and differ by line style
-        for config, gc in g.groupby("config", sort=True):
-            family = config.partition(" (")[0]
+        for (config, family), gc in g.groupby(["config", "family"], sort=True):
             colour = FAMILY_COLOURS.get(family, None)
             nth[family] = nth.get(family, -1) + 1
             style = LINE_STYLES[nth[family] % len(LINE_STYLES)]
