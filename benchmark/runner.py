@@ -17,11 +17,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.layout import SCHEMA_VERSION, read_log
+from core.io import atomic_write
+from core.layout import SCHEMA_VERSION, WEIGHTS, read_log
 
 from .cell_filter import filter_cells
 from .evaluation import score_trained
 from .factory import resolve_device
+from .provenance import provenance
 from .store import RunStore, code_version
 from .studies import Cell, Study
 from .training import DivergenceError, train
@@ -84,6 +86,12 @@ def exit_with_parent(poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
+def save_weights(path: Path, model: torch.nn.Module) -> None:
+    """The trained model's parameters only (no optimiser), on the CPU, for the model zoo (atomic)."""
+    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
+    atomic_write(path, lambda tmp: torch.save({"model": state}, tmp))
+
+
 def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None) -> dict:
     """Train (resuming) and evaluate one cell; write its record last. Returns a short summary."""
     cell = Cell.from_dict(cell_dict)
@@ -110,6 +118,8 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
     try:
         result = train(config, out, threads=cell.threads)
         t_train = time.perf_counter() - t0
+        record["provenance"] = provenance(resolve_device(config.device), config.precision, cell.threads)
+        save_weights(out / WEIGHTS, result.model)
         t1 = time.perf_counter()
         scores = score_trained(cell, out, result.model, config, resolve_device(config.device))
         record.update(status="complete", training=_final_training_summary(out), **scores,

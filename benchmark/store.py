@@ -68,7 +68,10 @@ class RunStore:
         return self.study_dir(study) / cell.content_hash()
 
     def prepare(self, study: Study) -> None:
-        """Create the study folder or check it holds this very study definition (never overwrite)."""
+        """Create the study folder or check it holds this very study definition (never overwrite).
+
+        A definition that extends the stored one by appending cells (the stored cell hashes are its
+        prefix) is accepted and recorded: a study may grow, never change what it already holds."""
         d = self.study_dir(study.name)
         meta = d / STUDY
         want = {"schema_version": SCHEMA_VERSION, "study": study.name, "definition": study.definition_hash(),
@@ -78,10 +81,15 @@ class RunStore:
             if have.get("schema_version") != SCHEMA_VERSION:
                 raise ValueError(f"{d} was written by store schema {have.get('schema_version')} (this code: {SCHEMA_VERSION}); "
                                  "use another --store or upgrade the suite")
-            if have.get("definition") != want["definition"]:
-                raise ValueError(f"{d} holds a different definition of study {study.name!r}; nothing was overwritten — "
-                                 "use another --store (or BENCHMARK_STORE) for this version of the study")
-            return
+            if have.get("definition") == want["definition"]:
+                return
+            stored = have.get("cells")
+            if isinstance(stored, list) and 0 < len(stored) < len(want["cells"]) and want["cells"][:len(stored)] == stored:
+                # The study grew by appending cells: every stored cell keeps its index and hash.
+                atomic_write_json(meta, want)
+                return
+            raise ValueError(f"{d} holds a different definition of study {study.name!r}; nothing was overwritten — "
+                             "use another --store (or BENCHMARK_STORE) for this version of the study")
         atomic_write_json(meta, want)
 
     # ----- records ----------------------------------------------------------------------------

@@ -10,6 +10,7 @@ cell's content hash. A run folder holds::
     codes.h5           mean / log-variance codes of ``eval_samples`` factor draws
     probe_codes.npz    mean codes and per-latent KL on the dataset's fixed probe points
     claim.json         who is running this cell now (exclusive create)
+    weights.pt         the final model's parameters only (the model zoo; no optimiser)
     result.json        the record, written last and atomically: its presence means "done"
     eval_seeds.json    primary values re-scored under other metric seeds
     traversals.png     latent traversals of the final model
@@ -35,6 +36,7 @@ CODES = "codes.h5"
 PROBE_CODES = "probe_codes.npz"
 CLAIM = "claim.json"
 RESULT = "result.json"
+WEIGHTS = "weights.pt"
 EVAL_SEEDS = "eval_seeds.json"
 TRAVERSALS = "traversals.png"
 STUDY = "study.json"
