@@ -54,7 +54,7 @@ class RunConfig:
         object.__setattr__(self, "adam_betas", tuple(float(b) for b in self.adam_betas))
         object.__setattr__(self, "snapshot_steps", tuple(sorted(int(s) for s in self.snapshot_steps)))
         if self.submission is None:
-            models.OBJECTIVES.get(self.model)  # unknown model → suggestions
+            models.MODELS.get(self.model)  # unknown model → suggestions
         if self.dataset not in dataset_names():
             from datasets import get_dataset
 
@@ -82,7 +82,7 @@ class RunConfig:
                 raise ValueError(f"snapshot step {s} must lie in 1..steps ({self.steps}) and be a multiple of checkpoint_every "
                                  f"({self.checkpoint_every}) so that a resumed run still has it; pick another step")
         if self.submission is None:
-            models.make_objective(self.model, **dict(self.hparams))  # validates hyper-parameters early
+            models.make_config(self.model, **dict(self.hparams))  # validates hyper-parameters early
 
     def to_dict(self) -> dict[str, Any]:
         d = dataclasses.asdict(self)

@@ -51,12 +51,11 @@ def build(config: RunConfig, dataset: GroundTruthDataset | None = None):
 
         if config.submission_digest and file_digest(config.submission) != config.submission_digest:
             raise ValueError(f"{config.submission} changed since this run started (digest mismatch); use a new --store or restore the file")
-        _, cls = load_submission(config.submission)
-        torch.manual_seed(config.seed)
-        return ds, cls(ds.observation_shape[0], config.latent_dim, **hp), likelihood
-    if config.model == "tcvae":
-        hp.setdefault("dataset_size", len(ds))
-    objective = models.make_objective(config.model, **hp)
+        cls = load_submission(config.submission)[1]
+    else:
+        cls = models.MODELS.get(config.model)
+    if cls.dataset_size_field:  # e.g. β-TCVAE's N
+        hp.setdefault(cls.dataset_size_field, len(ds))
+    hparams = cls.make_config(config.model, **hp)
     torch.manual_seed(config.seed)
-    model = models.build_model(config.architecture, ds.observation_shape[0], config.latent_dim, objective)
-    return ds, model, likelihood
+    return ds, cls.from_config(ds.observation_shape[0], config.latent_dim, hparams, config.architecture), likelihood

@@ -64,7 +64,7 @@ def validate_metadata(d: dict[str, Any]) -> None:
     name = d["name"]
     if not isinstance(name, str) or not name.replace("_", "").replace("-", "").isalnum():
         raise ValueError(f"submission name {name!r} must be letters, digits, '-' or '_'")
-    if name in models.OBJECTIVES:
+    if name in models.MODELS:
         raise ValueError(f"submission name {name!r} clashes with the built-in model {name!r}; choose another name")
     if isinstance(d["authors"], str) or not all(isinstance(a, str) for a in d["authors"]):
         raise ValueError("submission authors must be a list of names, e.g. authors=('Ada Lovelace',)")

@@ -7,19 +7,20 @@ KL summed over latents and averaged over the batch; no separate β·KL term; ``d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from .hparams import require_nonnegative, require_positive_int
+from .networks import GaussianVAE
 from .vae import _base_terms
 
 
 @dataclass(frozen=True)
 class AnnealedVAE:
-    c_max: float = 25.0
-    gamma: float = 1000.0
-    anneal_steps: int = 100_000
+    c_max: float = field(default=25.0, metadata={"help": "final capacity C_max in nats"})
+    gamma: float = field(default=1000.0, metadata={"help": "weight of |KL − C|"})
+    anneal_steps: int = field(default=100_000, metadata={"help": "steps for C to reach C_max (dlib: iteration_threshold)"})
 
     def __post_init__(self) -> None:
         require_nonnegative(self, "c_max", "gamma")
@@ -35,3 +36,8 @@ class AnnealedVAE:
         t["capacity"] = torch.tensor(c)
         t["loss"] = recon + self.gamma * (t["kl"] - c).abs()
         return t
+
+
+class AnnealedVAEModel(GaussianVAE):
+    Config = AnnealedVAE
+    summary = "capacity-annealed β-VAE (Burgess et al. 2018): recon + γ·|KL − C(step)|"

@@ -98,7 +98,13 @@ def build_networks(architecture: str, channels: int, latent_dim: int) -> tuple[n
 
 class GaussianVAE(VAEModel):
     """Encoder to a diagonal Gaussian posterior q(z|x), decoder to likelihood parameters, trained
-    with a built-in objective (``models.vae``, ``models.annealed``, ``models.tcvae``)."""
+    with a built-in objective (``models.vae``, ``models.annealed``, ``models.tcvae``, ``models.dipvae``):
+    the family's ``Config`` instance *is* the objective, called as
+    ``objective(recon, mu, logvar, z, step) -> terms``."""
+
+    @classmethod
+    def from_config(cls, channels: int, latent_dim: int, config, architecture: str = "conv") -> "GaussianVAE":
+        return cls(*build_networks(architecture, channels, latent_dim), objective=config)
 
     def __init__(self, encoder: nn.Module, decoder: nn.Module, objective=None) -> None:
         super().__init__()

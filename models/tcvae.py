@@ -23,12 +23,13 @@ as in disentanglement_lib, which makes it go negative.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from .gaussian import log_normal, log_standard_normal, pairwise_log_density
 from .hparams import require_nonnegative
+from .networks import GaussianVAE
 from .vae import _base_terms
 
 
@@ -68,11 +69,12 @@ def log_qz_estimates(z, mu, logvar, dataset_size: int, estimator: str):
 
 @dataclass(frozen=True)
 class BetaTCVAE:
-    alpha: float = 1.0
-    beta: float = 6.0
-    gamma: float = 1.0
-    estimator: str = "mws"
-    dataset_size: int = 737_280
+    alpha: float = field(default=1.0, metadata={"help": "index-code mutual-information weight α"})
+    beta: float = field(default=6.0, metadata={"help": "total-correlation weight β"})
+    gamma: float = field(default=1.0, metadata={"help": "dimension-wise KL weight γ"})
+    estimator: str = field(default="mws", metadata={"help": "minibatch weighted (mws) or stratified (mss) sampling",
+                                                     "choices": ("mws", "mss")})
+    dataset_size: int = field(default=737_280, metadata={"help": "N, filled in from the dataset", "from_dataset": True})
 
     def __post_init__(self) -> None:
         require_nonnegative(self, "alpha", "beta", "gamma")
@@ -93,3 +95,9 @@ class BetaTCVAE:
         t.update(mutual_information=mi, total_correlation=tc, dimension_wise_kl=dwkl)
         t["loss"] = recon + self.alpha * mi + self.beta * tc + self.gamma * dwkl
         return t
+
+
+class BetaTCVAEModel(GaussianVAE):
+    Config = BetaTCVAE
+    summary = "β-TCVAE (Chen et al. 2018): recon + α·MI + β·TC + γ·dimension-wise KL"
+    dataset_size_field = "dataset_size"

@@ -7,12 +7,13 @@ batch (disentanglement_lib's reduction, so β = 4 here is the paper's/dlib's β 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from .gaussian import kl_per_latent
 from .hparams import require_nonnegative
+from .networks import GaussianVAE
 
 
 def _base_terms(recon: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> dict[str, torch.Tensor]:
@@ -24,7 +25,7 @@ def _base_terms(recon: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor) -> 
 class BetaVAE:
     """β-VAE objective; β = 1 is the plain VAE."""
 
-    beta: float = 1.0
+    beta: float = field(default=1.0, metadata={"help": "KL weight β"})
 
     def __post_init__(self) -> None:
         require_nonnegative(self, "beta")
@@ -39,9 +40,19 @@ class BetaVAE:
 class VAE(BetaVAE):
     """The plain VAE: β fixed at 1."""
 
-    beta: float = 1.0
+    beta: float = field(default=1.0, metadata={"help": "fixed at 1"})
 
     def __post_init__(self) -> None:
         super().__post_init__()
         if self.beta != 1.0:
             raise ValueError("vae has β = 1 by definition; use model 'betavae' for other β")
+
+
+class BetaVAEModel(GaussianVAE):
+    Config = BetaVAE
+    summary = "β-VAE (Higgins et al. 2017): recon + β·KL"
+
+
+class PlainVAEModel(GaussianVAE):
+    Config = VAE
+    summary = "VAE (Kingma & Welling 2014): recon + KL"

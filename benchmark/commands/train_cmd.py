@@ -6,19 +6,45 @@ import argparse
 import sys
 
 from datasets import dataset_names
-from models import OBJECTIVES
+from models import MODELS
 
-_HPARAM_FLAGS = {  # CLI flag → objective hyper-parameter
-    "beta": "beta", "alpha": "alpha", "gamma": "gamma", "c_max": "c_max", "anneal_steps": "anneal_steps",
-    "estimator": "estimator",
-}
+
+def _field_type(f) -> type:
+    kind = str(f.type).split("|")[0].strip()
+    return {"int": int, "str": str}.get(kind, float)
+
+
+def hparam_flags() -> dict[str, list[tuple[str, object]]]:
+    """Hyper-parameter name → [(family, dataclass field)] over every registered family, from their
+    ``Config`` fields (fields filled in from the dataset are not flags)."""
+    flags: dict[str, list] = {}
+    for family, cls in MODELS.items():
+        for f in cls.hyperparameters():
+            if not f.metadata.get("from_dataset"):
+                flags.setdefault(f.name, []).append((family, f))
+    return flags
+
+
+def families_help() -> str:
+    """Every family with its own hyper-parameters, defaults and meaning (the train command's epilog)."""
+    lines = ["model families and their hyper-parameters (each flag means one thing per family):"]
+    for family, cls in MODELS.items():
+        lines.append(f"  {family:10s} {cls.summary}")
+        for f in cls.hyperparameters():
+            if not f.metadata.get("from_dataset"):
+                lines.append(f"  {'':10s}   --{f.name.replace('_', '-')} (default {f.default}): {f.metadata.get('help', '')}")
+    return "\n".join(lines)
+
+
+class _Formatter(argparse.ArgumentDefaultsHelpFormatter, argparse.RawDescriptionHelpFormatter):
+    """Defaults shown, and the families' epilog kept as written."""
 
 
 def register(sub) -> None:
     p = sub.add_parser(
         "train",
         help="train one model (resumable: rerun the same command)",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+        formatter_class=_Formatter, epilog=families_help(),
         description="Train one VAE-family model on a ground-truth dataset. Everything is seeded: the same "
         "command gives the same parameters, and rerunning it after an interruption resumes from the last "
         "checkpoint in --out and ends bitwise-identical to an uninterrupted run (on CPU). The log "
@@ -27,13 +53,12 @@ def register(sub) -> None:
     )
     p.add_argument("--dataset", default="dsprites", help=f"one of: {', '.join(dataset_names())}")
     p.add_argument("--data-path", default=None, help="file/folder for official-file datasets")
-    p.add_argument("--model", default="betavae", help=f"objective family: {', '.join(OBJECTIVES.names())}")
-    p.add_argument("--beta", type=float, default=None, help="betavae: KL weight (model default 1); tcvae: total-correlation weight (model default 6)")
-    p.add_argument("--alpha", type=float, default=None, help="tcvae: index-code mutual-information weight (model default 1)")
-    p.add_argument("--gamma", type=float, default=None, help="annealed: |KL − C| weight (model default 1000); tcvae: dimension-wise KL weight (model default 1)")
-    p.add_argument("--c-max", dest="c_max", type=float, default=None, help="annealed: final capacity C_max in nats (model default 25)")
-    p.add_argument("--anneal-steps", dest="anneal_steps", type=int, default=None, help="annealed: steps for C to reach C_max (model default 100000)")
-    p.add_argument("--estimator", choices=["mws", "mss"], default=None, help="tcvae: minibatch weighted or stratified sampling (model default mws)")
+    p.add_argument("--model", default="betavae", help=f"model family: {', '.join(MODELS.names())} (their hyper-parameters: below)")
+    for name, uses in hparam_flags().items():
+        choices = next((f.metadata["choices"] for _, f in uses if "choices" in f.metadata), None)
+        meaning = "; ".join(f"{fam}: {f.metadata.get('help', name)} (model default {f.default})" for fam, f in uses)
+        p.add_argument(f"--{name.replace('_', '-')}", dest=f"hp_{name}", type=_field_type(uses[0][1]), choices=choices,
+                       default=None, help=meaning)
     p.add_argument("--steps", type=int, default=2000, help="optimisation steps")
     p.add_argument("--batch-size", type=int, default=64, help="minibatch size")
     p.add_argument("--lr", type=float, default=1e-4, help="Adam learning rate (disentanglement_lib: 1e-4)")
@@ -60,7 +85,7 @@ def _train(args: argparse.Namespace) -> int:
 
     if args.threads is not None and args.threads <= 0:
         raise ValueError(f"--threads must be a positive integer, got {args.threads}; omit it for torch's default")
-    hparams = {name: getattr(args, flag) for flag, name in _HPARAM_FLAGS.items() if getattr(args, flag) is not None}
+    hparams = {name: getattr(args, f"hp_{name}") for name in hparam_flags() if getattr(args, f"hp_{name}") is not None}
     config = RunConfig(
         dataset=args.dataset, data_path=args.data_path, model=args.model, hparams=tuple(hparams.items()),
         seed=args.seed, steps=args.steps, batch_size=args.batch_size, lr=args.lr, architecture=args.architecture,

@@ -4,7 +4,7 @@ import math
 import pytest
 import torch
 
-from models import OBJECTIVES, make_objective
+from models import MODELS, make_objective
 from models.annealed import AnnealedVAE
 from models.gaussian import kl_per_latent, log_normal
 from models.likelihoods import bernoulli_nll, gaussian_nll
@@ -153,7 +153,7 @@ def test_tc_near_zero_for_independent_and_positive_for_correlated(estimator):
 
 
 def test_registry_and_hyperparameter_errors():
-    assert set(OBJECTIVES.names()) == {"vae", "betavae", "annealed", "tcvae"}
+    assert set(MODELS.names()) == {"vae", "betavae", "annealed", "tcvae", "factorvae", "dipvae1", "dipvae2"}
     with pytest.raises(KeyError, match="Did you mean: betavae"):
         make_objective("betavea")
     with pytest.raises(ValueError, match="no hyper-parameter c_max; accepted: beta"):
