@@ -29,6 +29,8 @@ def save_checkpoint(path: Path, model, optimizers, step: int, config: RunConfig,
         "config": config.to_dict(),
         "rng": {"data": data_rng.bit_generator.state, "noise": noise_gen.get_state(), "torch": torch.get_rng_state()},
     }
+    if torch.cuda.is_available() and torch.cuda.is_initialized():  # models that draw on the GPU (none built in)
+        state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
     atomic_write(path, lambda tmp: torch.save(state, tmp))
 
 

@@ -14,7 +14,7 @@ import models
 from core.layout import CONFIG_HASH_LEN
 from datasets import dataset_names
 
-PRECISIONS = ("bf16", "fp32")
+PRECISIONS = ("bf16", "fp32", "tf32")  # tf32: fp32 storage, TF32 matmuls/convs (CUDA only)
 
 
 @dataclass(frozen=True)

@@ -35,8 +35,9 @@ def resolve_device(device: str) -> torch.device:
 
 
 def autocast_context(device: torch.device, precision: str):
-    """bf16 autocast on the device's type, or nothing for fp32."""
-    if precision == "fp32":
+    """bf16 autocast on the device's type, or nothing for fp32 / tf32 (TF32 is a backend switch,
+    :func:`benchmark.devices.configure_numerics`)."""
+    if precision in ("fp32", "tf32"):
         return nullcontext()
     return torch.autocast(device_type=device.type, dtype=torch.bfloat16)
 

@@ -22,7 +22,7 @@ from core.layout import SCHEMA_VERSION, WEIGHTS, read_log
 
 from .cell_filter import filter_cells
 from .evaluation import score_trained
-from .factory import resolve_device
+from .devices import GPURequiredError, choose_device, prepare_cuda_environment
 from .provenance import provenance
 from .store import RunStore, code_version
 from .studies import Cell, Study
@@ -92,8 +92,14 @@ def save_weights(path: Path, model: torch.nn.Module) -> None:
     atomic_write(path, lambda tmp: torch.save({"model": state}, tmp))
 
 
-def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None) -> dict:
-    """Train (resuming) and evaluate one cell; write its record last. Returns a short summary."""
+def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None, require_gpu: bool = False,
+             cells_per_gpu: int = 1) -> dict:
+    """Train (resuming) and evaluate one cell; write its record last. Returns a short summary.
+
+    The device is chosen here, in the process that trains (``benchmark.devices.choose_device``): ``device``
+    None keeps the config's (``auto``: this process's GPU slot, else the CPU); ``require_gpu`` makes "no GPU
+    visible" a failed cell with a one-line reason instead of a CPU run."""
+    prepare_cuda_environment()  # before anything can make the first cuBLAS call
     cell = Cell.from_dict(cell_dict)
     store = RunStore(store_root)
     if store.is_complete(study_name, cell):
@@ -105,7 +111,13 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         return {"index": cell.index, "state": "skipped"}
     torch.set_num_threads(cell.threads)
     out = store.cell_dir(study_name, cell)
-    config = cell.config if device is None else type(cell.config).from_dict({**cell.config.to_dict(), "device": device})
+    slot = None
+    try:
+        resolved, slot = choose_device(device or cell.config.device, require_gpu, cells_per_gpu)
+    except (GPURequiredError, ValueError) as exc:
+        store.release(study_name, cell)
+        return {"index": cell.index, "state": "failed", "error": str(exc), "seconds": 0.0}
+    config = type(cell.config).from_dict({**cell.config.to_dict(), "device": str(resolved)})
     t0 = time.perf_counter()
     record = {
         "schema_version": SCHEMA_VERSION, "code_version": code_version(), "study": study_name, "cell_index": cell.index,
@@ -118,10 +130,11 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
     try:
         result = train(config, out, threads=cell.threads)
         t_train = time.perf_counter() - t0
-        record["provenance"] = provenance(resolve_device(config.device), config.precision, cell.threads)
+        record["provenance"] = provenance(resolved, config.precision, cell.threads)
         save_weights(out / WEIGHTS, result.model)
+        record["training_updates_per_step"] = list(type(result.model).updates_per_step)
         t1 = time.perf_counter()
-        scores = score_trained(cell, out, result.model, config, resolve_device(config.device))
+        scores = score_trained(cell, out, result.model, config, resolved)
         record.update(status="complete", training=_final_training_summary(out), **scores,
                       timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
                                "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
@@ -142,6 +155,8 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
                            | {"status": "failed", "error": f"record not writable: {type(exc).__name__}: {exc}"})
     finally:
         store.release(study_name, cell)
+        if slot is not None:
+            slot.release()
     return {"index": cell.index, "state": "done" if record["status"] == "complete" else "failed",
             "error": record.get("error"), "seconds": round(time.perf_counter() - t0, 1)}
 
@@ -154,5 +169,7 @@ def plan(study: Study, store: RunStore, filter_spec: str | None = None) -> tuple
     return todo, done
 
 
-def default_jobs(threads: int) -> int:
-    return max(1, (os.cpu_count() or 1) // max(1, threads))
+def default_jobs(threads: int, gpus: int = 0, cells_per_gpu: int = 1) -> int:
+    """Parallel cells: on CPUs, cores ÷ threads per cell; with GPUs, GPUs × cells per GPU (never more than the cores)."""
+    cpu_jobs = max(1, (os.cpu_count() or 1) // max(1, threads))
+    return min(cpu_jobs, gpus * max(1, cells_per_gpu)) if gpus else cpu_jobs

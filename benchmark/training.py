@@ -31,7 +31,9 @@ from models.likelihoods import LIKELIHOODS
 from .checkpoint import load_checkpoint, save_checkpoint, save_snapshot
 from .codes import write_codes
 from .config import RunConfig
+from .devices import configure_numerics
 from .factory import autocast_context, build, resolve_device
+from .provenance import provenance
 
 
 class DivergenceError(RuntimeError):
@@ -80,10 +82,13 @@ def _truncate_log(path: Path, step: int) -> None:
     keep = []
     for line in lines:
         try:
-            if json.loads(line)["step"] <= step:
-                keep.append(line)
-        except (ValueError, KeyError):
+            rec = json.loads(line)
+        except ValueError:
             break  # a torn last line from a crash
+        if not isinstance(rec, dict):
+            break
+        if "step" not in rec or rec["step"] <= step:  # the provenance header stays
+            keep.append(line)
     atomic_write_text(path, "".join(l + "\n" for l in keep))
 
 
@@ -95,6 +100,8 @@ def prepare_run_folder(config: RunConfig, out: Path) -> tuple[torch.device, dict
     device this machine does not have. Returns the resolved device and the checkpoint to resume (or None).
     """
     device = resolve_device(config.device)
+    if config.precision == "tf32" and device.type != "cuda":
+        raise ValueError("precision tf32 is a CUDA setting (TF32 tensor cores); use --precision fp32 on the CPU")
     if out.exists() and not out.is_dir():
         raise ValueError(f"--out {out} is a file, not a folder; pick a folder path")
     cfg_path, ckpt_path = out / CONFIG, out / CHECKPOINT
@@ -131,6 +138,9 @@ def _restore(state: dict, model, optimizers, data_rng: np.random.Generator, nois
     data_rng.bit_generator.state = state["rng"]["data"]
     noise_gen.set_state(state["rng"]["noise"])
     torch.set_rng_state(state["rng"]["torch"])
+    cuda_states = state["rng"].get("cuda")
+    if cuda_states and torch.cuda.is_available() and len(cuda_states) == torch.cuda.device_count():
+        torch.cuda.set_rng_state_all(cuda_states)
     return int(state["step"])
 
 
@@ -149,6 +159,7 @@ def train(
     if threads:
         torch.set_num_threads(threads)
     retain_freed_memory()  # no page faults per step; numbers unchanged
+    configure_numerics(device, config.precision)
     ds, model, likelihood = build(config, dataset)
     nll = LIKELIHOODS[likelihood]
     model.to(device)
@@ -175,6 +186,8 @@ def train(
     t_start = t_window = time.perf_counter()
     terms: dict = {}
     with open(log_path, "a", encoding="utf-8") as log:
+        # what ran the run, at every (re)start: a header line (read_log skips lines without a step)
+        log.write(json.dumps({"provenance": provenance(device, config.precision), "from_step": start}) + "\n")
         for step in range(start, end):
             factors = ds.sample_factors(config.batch_size, data_rng)
             x = ds.observations(factors, data_rng).to(device, non_blocking=True)  # (B, C, 64, 64)

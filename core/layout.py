@@ -57,7 +57,8 @@ def snapshot_path(run_dir: str | os.PathLike, step: int) -> Path:
 def read_log(run_dir: str | os.PathLike) -> list[dict]:
     """The training log of a run folder as a list of dicts (empty when there is none yet).
 
-    A torn last line (a crash mid-write) is dropped: every complete line before it is returned.
+    A torn last line (a crash mid-write) is dropped: every complete line before it is returned. The
+    header line (what ran the run, :func:`read_log_header`) is not a step and is left out.
     """
     path = Path(run_dir) / LOG
     if not path.exists():
@@ -67,10 +68,23 @@ def read_log(run_dir: str | os.PathLike) -> list[dict]:
         if not line.strip():
             continue
         try:
-            out.append(json.loads(line))
+            rec = json.loads(line)
         except ValueError:
             break
+        if isinstance(rec, dict) and "step" in rec:  # the header line (provenance) has no step
+            out.append(rec)
     return out
+
+
+def read_log_header(run_dir: str | os.PathLike) -> dict:
+    """The log's first line when it is a header (``{"provenance": …}``), else {}."""
+    path = Path(run_dir) / LOG
+    try:
+        with open(path, encoding="utf-8") as f:
+            rec = json.loads(f.readline() or "{}")
+    except (OSError, ValueError):
+        return {}
+    return rec if isinstance(rec, dict) and "step" not in rec else {}
 
 
 _COMPONENT = re.compile(r"[A-Za-z0-9_][A-Za-z0-9_.-]{0,99}")

@@ -18,7 +18,7 @@ def register(sub) -> None:
         "rebuilds the leaderboard and plots. Safe to run twice at once on the same store (cells are claimed).",
     )
     p.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
-    p.add_argument("--jobs", type=int, default=None, help="parallel cells (default: cores ÷ threads per cell)")
+    p.add_argument("--jobs", type=int, default=None, help="parallel cells (default: cores ÷ threads per cell; GPUs × --cells-per-gpu where GPUs are visible; slurm: 200 array tasks at once)")
     p.add_argument("--executor", default="local", help="local (process pool), slurm (submitit), dask (distributed)")
     p.add_argument("--filter", default=None, help="only cells matching e.g. model=betavae,seed=0 (keys: dataset, model, seed, index, any hyper-parameter)")
     p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
@@ -26,6 +26,15 @@ def register(sub) -> None:
     p.add_argument("--slurm-folder", default=None, help="submitit log folder (default: <store>/<study>/_slurm)")
     p.add_argument("--slurm-cluster", default=None, choices=["slurm", "local", "debug"], help="submitit cluster (default: auto-detect Slurm)")
     p.add_argument("--slurm-partition", default=None, help="Slurm partition")
+    p.add_argument("--gpus-per-task", type=int, default=0, help="GPUs per Slurm array task; > 0 also means 'GPU required': a cell "
+                   "that sees no GPU fails with one line instead of training on the CPU")
+    p.add_argument("--cpus-per-task", type=int, default=None, help="CPUs per Slurm array task (default: the cells' threads)")
+    p.add_argument("--time", dest="time_min", type=int, default=24 * 60, help="Slurm time limit per task, in minutes (stay under the partition's MaxTime)")
+    p.add_argument("--mem", default=None, help="Slurm memory per task, sbatch syntax (16G, 4000M)")
+    p.add_argument("--slurm-option", action="append", default=None, metavar="KEY=VALUE",
+                   help="any other sbatch option, repeatable: account=myproj, qos=normal, constraint=a100")
+    p.add_argument("--cells-per-gpu", type=int, default=None, help="cells side by side on one GPU (local pool and dask; default: "
+                   "one per 8 GiB of GPU memory, 1-4); --jobs defaults to GPUs × this when GPUs are visible")
     add_store_arg(p)
     p.set_defaults(func=_run)
 
@@ -64,12 +73,6 @@ def _status(args) -> int:
     return 0
 
 
-
-
-
-
-
-
 def _run(args) -> int:
     from tqdm import tqdm
 
@@ -78,14 +81,26 @@ def _run(args) -> int:
     from benchmark.store import RunStore
     from benchmark.studies import get_study
 
+    from benchmark.devices import default_cells_per_gpu, visible_gpus
+    from benchmark.executors import SlurmResources, parse_slurm_options
+
     study = get_study(args.study)
     store = RunStore(args.store)
     executor = get_executor(args.executor)
+    if args.cells_per_gpu is not None and args.cells_per_gpu < 1:
+        raise ValueError(f"--cells-per-gpu must be ≥ 1, got {args.cells_per_gpu}")
+    resources = SlurmResources(gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task, time_min=args.time_min,
+                               mem=args.mem, partition=args.slurm_partition, options=parse_slurm_options(args.slurm_option))
     todo, done = plan(study, store, args.filter)
     threads = max((c.threads for c in todo), default=1)
-    jobs = args.jobs or default_jobs(threads)
+    gpus = visible_gpus() if args.executor == "local" else 0
+    cells_per_gpu = args.cells_per_gpu or default_cells_per_gpu()
+    jobs = args.jobs or (200 if args.executor == "slurm" else default_jobs(threads, gpus, cells_per_gpu))
+    where = f"{gpus} GPU(s) × {cells_per_gpu} cell(s)" if gpus else f"{jobs} worker(s) × {threads} thread(s)"
     print(f"study {study.name}: {len(todo) + len(done)} cells selected, {len(done)} already complete, {len(todo)} to run "
-          f"on {args.executor} with {jobs} worker(s) × {threads} thread(s); store {store.root}")
+          f"on {args.executor} with {where}; store {store.root}")
+    if args.executor == "slurm":
+        print("slurm parameters per array task: " + ", ".join(f"{k}={v}" for k, v in resources.submitit_parameters(threads, jobs).items()))
     if args.dry_run:
         for c in todo:
             print(f"  would run {c.index:>5} {c.label}  (≈ {c.estimated_seconds() / 60:.0f} min)")
@@ -99,8 +114,11 @@ def _run(args) -> int:
     if args.executor == "slurm":
         kwargs["folder"] = args.slurm_folder or str(store.study_dir(study.name) / "_slurm")
         kwargs["cluster"] = args.slurm_cluster
-        if args.slurm_partition:
-            kwargs["slurm_options"] = {"slurm_partition": args.slurm_partition}
+        kwargs["resources"] = resources
+        kwargs["cells_per_gpu"] = cells_per_gpu
+    else:
+        kwargs["require_gpu"] = args.gpus_per_task > 0
+        kwargs["cells_per_gpu"] = cells_per_gpu
     t0 = time.perf_counter()
     summary = {"done": 0, "failed": 0, "skipped": 0, "busy": 0}
     failures = []

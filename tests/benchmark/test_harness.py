@@ -37,11 +37,41 @@ def test_studies_are_stable_data():
     assert [c.content_hash() for c in a.cells] == [c.content_hash() for c in b.cells]
     assert [c.index for c in a.cells] == list(range(len(a.cells)))
     assert {c.config.model for c in a.cells} == {"vae", "betavae", "annealed", "tcvae"}
+    assert set(STUDIES.names()) >= {"smoke", "quick", "dlib", "families"}
+
+
+def test_dlib_study_is_disentanglement_libs_matrix_with_its_model_numbers():
     dlib = get_study("dlib")
-    betas = sorted({dict(c.config.hparams)["beta"] for c in dlib.cells if c.config.model == "betavae"})
-    assert betas == [1, 2, 4, 6, 8, 16]
-    assert {c.config.steps for c in dlib.cells} == {300_000}
-    assert set(STUDIES.names()) >= {"smoke", "quick", "dlib"}
+    datasets = ["dsprites", "color_dsprites", "noisy_dsprites", "shapes3d"]
+    assert len(dlib.cells) == len(datasets) * 6 * 6 * 50
+    grids = {"betavae": ("beta", [1, 2, 4, 6, 8, 16]), "factorvae": ("gamma", [10, 20, 30, 40, 50, 100]),
+             "dipvae1": ("lambda_od", [1, 2, 5, 10, 20, 50]), "dipvae2": ("lambda_od", [1, 2, 5, 10, 20, 50]),
+             "tcvae": ("beta", [1, 2, 4, 6, 8, 10]), "annealed": ("c_max", [5, 10, 25, 50, 75, 100])}
+    for family, (name, values) in grids.items():
+        cells = [c for c in dlib.cells if c.config.model == family]
+        assert len(cells) == len(datasets) * 6 * 50
+        assert sorted({dict(c.config.hparams)[name] for c in cells}) == values
+        assert {c.config.seed for c in cells} == set(range(50))
+    for c in dlib.cells:
+        hp = dict(c.config.hparams)
+        if c.config.model == "dipvae1":
+            assert hp["lambda_d"] == 10 * hp["lambda_od"]
+        if c.config.model == "dipvae2":
+            assert hp["lambda_d"] == hp["lambda_od"]
+        if c.config.model == "annealed":
+            assert (hp["gamma"], hp["anneal_steps"]) == (1000, 100_000)
+        assert c.config.steps == (150_000 if c.config.model == "factorvae" else 300_000)  # dlib's global step counts both updates
+        assert (c.config.batch_size, c.config.lr) == (64, 1e-4)
+    by_num = {c.dlib_model_num: c for c in dlib.cells}
+    assert len(by_num) == len(dlib.cells)
+    # dlib's checks: 300 = FactorVAE γ = 10 seed 0; dSprites = 0-1799; 10800 = the first 3D Shapes model
+    assert (by_num[300].config.model, dict(by_num[300].config.hparams)["gamma"], by_num[300].config.seed) == ("factorvae", 10, 0)
+    assert {c.dlib_model_num for c in dlib.cells if c.config.dataset == "dsprites"} == set(range(1800))
+    first = by_num[10800]
+    assert (first.config.dataset, first.config.model, dict(first.config.hparams)["beta"], first.config.seed) == ("shapes3d", "betavae", 1, 0)
+    assert by_num[1 * 1800 + 5 * 300 + 2 * 50 + 7].label == "color_dsprites/annealed(anneal_steps=100000,c_max=25.0,gamma=1000.0)/seed7"
+    # the model number labels a cell; it is not part of what is computed
+    assert "dlib_model_num" not in by_num[300].identity() and by_num[300].to_dict()["dlib_model_num"] == 300
 
 
 def test_cost_estimate_counts_every_core_a_cell_holds_and_full_grid_scoring():
