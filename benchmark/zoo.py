@@ -1,0 +1,90 @@
+"""The model zoo: trained models published with their records (``<store>/<study>/<cell>/weights.pt``,
+parameters only, fp32, ≈ 2.8 MB for the dlib net), loadable on any device and checked against the
+probe codes their record was scored with.
+
+>>> from benchmark import zoo
+>>> [m.label for m in zoo.list_models("cpu2")][:1]          # doctest: +SKIP
+>>> model = zoo.load("cpu2", 15, device="cpu")              # doctest: +SKIP
+>>> mu, logvar = model.encode(images)                       # (B, 1, 64, 64) → (B, 10), (B, 10)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from core.io import read_json
+from core.layout import PROBE_CODES, RESULT, WEIGHTS
+
+from .checkpoint import load_checkpoint, prepare_for_inference
+from .config import RunConfig
+from .factory import build, resolve_device
+from .store import RunStore
+from .studies import get_study
+
+
+@dataclass(frozen=True)
+class ZooModel:
+    study: str
+    index: int
+    cell_hash: str
+    label: str
+    folder: Path
+    weights_bytes: int
+    mig: float | None
+
+
+def list_models(study: str, store: str | Path | None = None) -> list[ZooModel]:
+    """The complete cells of ``study`` whose weights are stored, in cell order."""
+    st, rs = get_study(study), RunStore(store)
+    out = []
+    for cell in st.cells:
+        folder = rs.cell_dir(study, cell)
+        if not (folder / WEIGHTS).is_file() or not rs.is_complete(study, cell):
+            continue
+        rec = read_json(folder / RESULT)
+        mig = rec.get("metrics", {}).get("mig", {}).get("values", {}).get("discrete_mig")
+        out.append(ZooModel(study, cell.index, cell.content_hash(), cell.label, folder, (folder / WEIGHTS).stat().st_size, mig))
+    return out
+
+
+def _find(study: str, cell: int | str, store) -> tuple[RunConfig, Path]:
+    st, rs = get_study(study), RunStore(store)
+    match = [c for c in st.cells if c.index == cell or c.content_hash() == str(cell) or str(c.index) == str(cell)]
+    if not match:
+        raise ValueError(f"study {study!r} has no cell {cell!r}; see `python -m benchmark zoo list --study {study}`")
+    folder = rs.cell_dir(study, match[0])
+    if not (folder / WEIGHTS).is_file():
+        why = "" if rs.is_complete(study, match[0]) else " (the cell has not finished)"
+        raise ValueError(f"cell {match[0].index} of {study!r} has no published weights{why}; the first 15 cpu2 cells' "
+                         "weights were not kept — see `python -m benchmark zoo list`")
+    return match[0].config, folder
+
+
+def load(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> torch.nn.Module:
+    """The trained model of ``cell`` (index or hash) in eval mode on ``device``: ``encode(x) -> (mu, logvar)``,
+    ``decode(z) -> logits``."""
+    config, folder = _find(study, cell, store)
+    _, model, _ = build(config)
+    model.load_state_dict(load_checkpoint(folder / WEIGHTS)["model"])
+    return prepare_for_inference(model, config, resolve_device(device))
+
+
+def verify(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> float:
+    """Max |Δ| between the loaded model's mean codes of the record's probe points and the stored ones
+    (0 on the CPU that scored them; float rounding elsewhere)."""
+    from datasets import get_dataset
+
+    from .probe import probe_codes
+
+    config, folder = _find(study, cell, store)
+    stored = np.load(folder / PROBE_CODES)
+    model = load(study, cell, device, store)
+    with torch.no_grad():
+        again = probe_codes(model, get_dataset(config.dataset, config.data_path), resolve_device(device))
+    if not np.array_equal(again["factors"], stored["factors"]):
+        raise ValueError(f"{folder / PROBE_CODES} was drawn at other probe points; it cannot check these weights")
+    return float(np.max(np.abs(again["mean"].astype(np.float64) - stored["mean"])))
