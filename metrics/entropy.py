@@ -99,13 +99,31 @@ def _threads(threads: int | None) -> int:
     return max(1, threads or get_num_threads())
 
 
+def _entropy_device() -> str | None:
+    """Where the torch kernel runs: ``$BENCHMARK_ENTROPY_DEVICE`` (``cpu``: numba, the default without a
+    GPU), else CUDA when this process's torch sees one, else None (numba)."""
+    import os
+
+    want = os.environ.get("BENCHMARK_ENTROPY_DEVICE")
+    if want:
+        return None if want == "cpu" else want
+    torch = sys.modules.get("torch")
+    return "cuda" if torch is not None and torch.cuda.is_available() else None
+
+
 def entropies(samples: np.ndarray, mu: np.ndarray, logvar: np.ndarray, joint: bool = False,
               threads: int | None = None) -> tuple[np.ndarray, float | None]:
     """Marginal entropies H(z_j) (D,) and, if ``joint``, H(z), for samples (S, D) against the
     mixture of the N posteriors (N, D), float64: the values of :func:`entropies_dense`, computed
-    with exact pruning and expansions (:mod:`metrics.entropy_tree`)."""
+    with exact pruning and expansions (:mod:`metrics.entropy_tree`) on the CPU, or densely in torch on a
+    GPU (:mod:`metrics.entropy_torch`)."""
     from .entropy_tree import entropies_pruned
 
+    device = _entropy_device()
+    if device is not None:  # a GPU: the dense kernel in torch, equal to the reference (metrics.entropy_torch)
+        from .entropy_torch import entropies_torch
+
+        return entropies_torch(samples, mu, logvar, joint, device=device)
     previous = get_num_threads()
     set_num_threads(_threads(threads))
     try:
