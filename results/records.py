@@ -54,12 +54,24 @@ def hparam_items(rec: dict) -> dict[str, str]:
     return {k: f"{v:g}" if isinstance(v, (int, float)) else str(v) for k, v in sorted(hp.items()) if k != "dataset_size"}
 
 
+def trained_on(rec: dict) -> str:
+    """What trained a record's model: ``cpu`` (also every record written before provenance existed — all
+    were CPU runs), or e.g. ``cuda NVIDIA H200 tf32`` from the record's ``provenance``."""
+    prov = rec.get("provenance") or {}
+    if not isinstance(prov, dict) or prov.get("device_type") != "cuda":
+        return "cpu"
+    precision = prov.get("precision", "fp32")
+    return " ".join(x for x in ("cuda", str(prov.get("gpu", "")), "" if precision == "fp32" else str(precision)) if x)
+
+
 def family_label(rec: dict) -> tuple[str, str]:
-    """(model family, hyper-parameter label) of a record; submissions are marked as such."""
+    """(model family, hyper-parameter label) of a record; submissions are marked as such, and so are GPU-trained
+    runs (``betavae [cuda NVIDIA H200]``): their seeds never average with CPU-trained ones unseen."""
     cfg = rec["cell"]["config"]
     label = ", ".join(f"{k}={v}" for k, v in hparam_items(rec).items())
     family = f"{cfg['model']} [submission]" if cfg.get("submission") else cfg["model"]
-    return family, label
+    device = trained_on(rec)
+    return (family if device == "cpu" else f"{family} [{device}]"), label
 
 
 def configurations(records: list[dict]) -> list[tuple[tuple[str, str, str], list[dict]]]:

@@ -205,3 +205,16 @@ def test_kl_curves_show_the_lowest_seed_of_every_annealed_setting_largest_gamma_
     assert kl_curves_plot(runs, tmp_path / "kl.png").stat().st_size > 20_000
     # a study without the annealed family shows its first run
     assert [p.name for p, _ in kl_curve_runs(load_records(tmp_path)[:1])] == ["h0000"]
+
+
+def test_gpu_trained_seeds_never_pool_with_cpu_ones_unseen():
+    from results.records import configurations, family_label
+
+    def rec(seed, prov=None):
+        r = {"cell": {"config": {"model": "betavae", "dataset": "dsprites", "hparams": {"beta": 4.0}, "seed": seed}}, "cell_index": seed}
+        return r | ({"provenance": prov} if prov else {})
+
+    cuda = {"device_type": "cuda", "gpu": "NVIDIA H200", "precision": "fp32"}
+    recs = [rec(0), rec(1, {"device_type": "cpu"}), rec(2, cuda), rec(3, {**cuda, "precision": "tf32"})]
+    assert [family_label(r)[0] for r in recs] == ["betavae", "betavae", "betavae [cuda NVIDIA H200]", "betavae [cuda NVIDIA H200 tf32]"]
+    assert [len(g) for _, g in configurations(recs)] == [2, 1, 1]
