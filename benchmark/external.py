@@ -22,7 +22,24 @@ from core.layout import DIGEST_LEN, RESULT, SCHEMA_VERSION
 from .store import RunStore, code_version
 
 
-def load_encoder(spec: str):
+def _module_device(module) -> torch.device | None:
+    for t in list(module.parameters()) + list(module.buffers()):
+        return t.device
+    return None
+
+
+def encoder_device(encoder, requested: str = "auto") -> torch.device:
+    """Where the encoder's inputs go: ``requested`` when given; with ``auto``, the device its weights live on
+    (a CUDA-exported ``.pt2`` runs on CUDA), else CUDA when visible, else the CPU."""
+    from .factory import resolve_device
+
+    if requested != "auto":
+        return resolve_device(requested)
+    own = _module_device(encoder) if isinstance(encoder, torch.nn.Module) else None
+    return own if own is not None else resolve_device("auto")
+
+
+def load_encoder(spec: str, device: str = "auto"):
     """A callable images → codes or (mean, logvar), and a digest identifying it.
 
     ``FILE.pt2``: a ``torch.export`` program (the primary format: no Python code is loaded; export with a
@@ -36,8 +53,13 @@ def load_encoder(spec: str):
         try:
             module = torch.export.load(str(path)).module()
         except Exception as exc:
+            if "cuda" in str(exc).lower() and not torch.cuda.is_available():
+                raise ValueError(f"{spec}: exported with CUDA weights, and this host has no CUDA GPU; score it on a GPU "
+                                 "host, or re-export it from the CPU (encoder.cpu() before torch.export)") from None
             raise ValueError(f"{spec}: not a torch.export program ({type(exc).__name__}); export one with "
                              "torch.export.save(torch.export.export(encoder, (x,), dynamic_shapes=...), path)") from None
+        if device != "auto":
+            module = module.to(encoder_device(module, device))
         return module, hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_LEN]
     if spec.endswith((".pt", ".pth")) or path.is_file():
         if not path.is_file():
@@ -46,7 +68,7 @@ def load_encoder(spec: str):
             with warnings.catch_warnings():  # torch.jit is deprecated; .pt2 is the way forward (see docstring)
                 warnings.simplefilter("ignore", DeprecationWarning)
                 warnings.simplefilter("ignore", FutureWarning)
-                module = torch.jit.load(str(path), map_location="cpu")
+                module = torch.jit.load(str(path), map_location=encoder_device(None, device))
         except Exception as exc:
             raise ValueError(f"{spec}: not a TorchScript encoder ({type(exc).__name__}); export a torch.export program "
                              "(FILE.pt2) or pass module:function") from None
@@ -64,10 +86,12 @@ def load_encoder(spec: str):
     return fn, hashlib.sha256(spec.encode()).hexdigest()[:DIGEST_LEN]
 
 
-def _as_posterior(encoder):
+def _as_posterior(encoder, device: str = "auto"):
+    dev = encoder_device(encoder, device)
+
     @torch.no_grad()
     def posterior(x: torch.Tensor):
-        out = encoder(x)
+        out = encoder(x.to(dev) if torch.is_tensor(x) else x)
         if isinstance(out, (tuple, list)):
             mu, logvar = out[0], out[1] if len(out) > 1 else None
         else:
@@ -100,18 +124,19 @@ def check_encoder(posterior, dataset) -> int:
 ENCODER_CHECK_TIMEOUT_S = 120.0
 
 
-def probe_encoder(spec: str, dataset_name: str, data_path: str | None, started=lambda stage, partial=None: None) -> int:
+def probe_encoder(spec: str, dataset_name: str, data_path: str | None, device: str = "auto",
+                  started=lambda stage, partial=None: None) -> int:
     """Load the encoder and run one batch through it; the code size (runs in a child process)."""
     from datasets import get_dataset
 
     started("loading the encoder")
-    encoder, _ = load_encoder(spec)
+    encoder, _ = load_encoder(spec, device)
     started("encoding a batch")
-    return check_encoder(_as_posterior(encoder), get_dataset(dataset_name, data_path))
+    return check_encoder(_as_posterior(encoder, device), get_dataset(dataset_name, data_path))
 
 
 def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=None, preset="dlib", seed=0,
-                      study="quick", store_root=None, check_timeout: float | None = None):
+                      study="quick", store_root=None, check_timeout: float | None = None, device: str = "auto"):
     """Score an external encoder and store the record under ``<store>/<study>/external/``.
 
     Everything is checked before anything is written: the name (one path component), the metric names,
@@ -129,13 +154,17 @@ def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=Non
     for m in names:
         METRICS.get(m)
     ds = get_dataset(dataset_name, data_path)
+    if device != "auto":
+        from .factory import resolve_device
+
+        resolve_device(device)  # a device this host lacks: one line, before any work
     try:
-        run_isolated(probe_encoder, (spec, dataset_name, data_path), check_timeout or ENCODER_CHECK_TIMEOUT_S,
+        run_isolated(probe_encoder, (spec, dataset_name, data_path, device), check_timeout or ENCODER_CHECK_TIMEOUT_S,
                      first_stage="loading the encoder")
     except IsolatedFailure as failure:
         raise ValueError(f"--encoder {spec} failed while {failure.stage}: {failure.reason}; nothing was stored") from None
-    encoder, digest = load_encoder(spec)
-    posterior = _as_posterior(encoder)
+    encoder, digest = load_encoder(spec, device)
+    posterior = _as_posterior(encoder, device)
     dim = check_encoder(posterior, ds)
     has_logvar = posterior(ds.observations(ds.sample_factors(2, np.random.default_rng(0)), np.random.default_rng(0)))[1] is not None
     result = evaluate(lambda x: posterior(x)[0], ds, names, seed=seed, preset=preset,
@@ -143,6 +172,7 @@ def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=Non
     record = {
         "schema_version": SCHEMA_VERSION, "code_version": code_version(), "status": "complete", "kind": "external",
         "name": label, "encoder": spec, "encoder_digest": digest, "dataset": dataset_name, "latent_dim": dim,
+        "device": str(encoder_device(encoder, device)),
         "metrics": result, "finished": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     store = RunStore(store_root)

@@ -52,7 +52,7 @@ def register(sub) -> None:
     e.add_argument("--seed", type=int, default=0, help="metric seed")
     e.add_argument("--code-path", default="auto", choices=["auto", "table", "render"],
                    help="table: encode the factor grid once; render: encode each metric's samples; auto: whichever encodes fewer")
-    e.add_argument("--device", default="auto", help="--run: auto (CUDA if present), cpu, cuda, cuda:N")
+    e.add_argument("--device", default="auto", help="auto (--run: CUDA if present; --encoder: where its weights live, else CUDA if present), cpu, cuda, cuda:N")
     e.add_argument("--study", default="quick", help="--encoder: study whose leaderboard lists the result")
     add_store_arg(e)
     e.set_defaults(func=_evaluate)
@@ -126,7 +126,7 @@ def _evaluate(args) -> int:
     from benchmark.external import evaluate_external
 
     path, record = evaluate_external(args.encoder, args.dataset, args.data_path, args.name, args.metrics, args.preset,
-                                     args.seed, args.study, args.store)
+                                     args.seed, args.study, args.store, device=args.device)
     print(json.dumps({m: r["values"] for m, r in record["metrics"].items()}, sort_keys=True))
     print(f"stored {path}")
     return 0

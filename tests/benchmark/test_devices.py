@@ -207,3 +207,13 @@ def test_every_new_record_carries_provenance_weights_and_a_log_header(smoke_stor
         assert rec["training_updates_per_step"] == ["vae"]
         assert (path.parent / WEIGHTS).stat().st_size > 0
         assert read_log_header(path.parent)["provenance"]["device"] == "cpu"
+
+
+def test_external_encoder_device_follows_its_weights_or_the_flag():
+    from benchmark.external import encoder_device
+
+    enc = torch.nn.Linear(4, 2)
+    assert encoder_device(enc) == torch.device("cpu")  # CPU weights, no GPU: the CPU
+    assert encoder_device(lambda x: x, "cpu") == torch.device("cpu")
+    with pytest.raises(ValueError, match="sees no CUDA GPU"):
+        encoder_device(enc, "cuda")
