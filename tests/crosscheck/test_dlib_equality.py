@@ -193,3 +193,32 @@ def test_factor_vae_equal_on_dlib_samples_and_active_dims_fixed():
     assert ours["eval_accuracy"] == pytest.approx(theirs["eval_accuracy"], abs=TOL)
     assert theirs["num_active_dims"] == 7  # the reference bug: total dims
     assert ours["num_active_dims"] == 6  # the collapsed dim is pruned
+
+
+def test_irs_equals_dlib_on_identical_codes():
+    """dlib's compute_irs draws its own 10,000 samples; fed the same codes (a recording representation
+    function over the synthetic data) the numbers are deterministic: equal to 1e-12, num_active_dims
+    included (dlib's sum of active code values)."""
+    from disentanglement_lib.evaluation.metrics import irs as d_irs
+
+    from metrics import irs
+
+    class Sampled(SyntheticData):  # dlib 1.5's generate_batch_factor_code calls sample()
+        def sample(self, num, random_state):
+            f = self.sample_factors(num, random_state)
+            return f, self.sample_observations_from_factors(f, random_state)
+
+    data, rng = Sampled(), np.random.default_rng(0)
+    seen = []
+
+    def rep(x):
+        codes = synthetic_codes(x.astype(int), rng)
+        seen.append((codes, x.astype(int)))
+        return codes
+
+    want = d_irs.compute_irs(data, rep, np.random.RandomState(0), num_train=2000, batch_size=16)
+    codes = np.concatenate([c for c, _ in seen])
+    factors = np.concatenate([f for _, f in seen])
+    got = irs.compute_irs(codes, factors)
+    assert got["IRS"] == pytest.approx(want["IRS"], abs=1e-12)
+    assert got["num_active_dims"] == pytest.approx(want["num_active_dims"], rel=1e-12)
