@@ -27,6 +27,7 @@ EXAMPLES = {
                  "python -m benchmark evaluate --encoder enc.pt2 --dataset dsprites --name my-encoder"],
     "check-submission": ["python -m benchmark check-submission examples/factorvae.py"],
     "submit": ["python -m benchmark submit examples/factorvae.py --study quick --jobs 2"],
+    "probe-metrics": ["python -m benchmark probe-metrics --study cpu2   # then read results/store/cpu2/probe_metrics.md"],
     "zoo": ["python -m benchmark zoo list --study cpu2", "python -m benchmark zoo verify 15 --study cpu2"],
     "datasets": ["python -m benchmark datasets", "python -m benchmark datasets show dsprites --out dsprites.png"],
 }

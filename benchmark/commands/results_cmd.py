@@ -20,6 +20,14 @@ def register(sub) -> None:
     add_store_arg(sb)
     sb.set_defaults(func=_stability)
 
+    pm = sub.add_parser("probe-metrics", help="IRS, MCC and InfoMEC from every run's stored probe codes (no model needed)",
+                        description="Scores each record's probe_codes.npz with the newer metrics (IRS, MCC, linear R², InfoM/E/C) "
+                        "once into probe_metrics.json, then writes probe_metrics.md (per run, per configuration, Spearman "
+                        "rank correlations with every stored metric) and a rank-correlation figure. The leaderboard is unchanged.")
+    pm.add_argument("--study", default="cpu2", help="study name")
+    add_store_arg(pm)
+    pm.set_defaults(func=_probe_metrics)
+
     rp = sub.add_parser("report", help="write the self-contained HTML report of a study",
                         description="One static HTML page per study (sortable leaderboard, plots, stability) plus a page per run.")
     rp.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
@@ -109,4 +117,20 @@ def _udr(args) -> int:
     paths = build_udr(d, args.study, args.correlation)
     print(paths[1].read_text())
     print("outputs: " + ", ".join(str(p) for p in paths))
+    return 0
+
+
+def _probe_metrics(args) -> int:
+    from tqdm import tqdm
+
+    from benchmark.store import RunStore
+    from results.probe_metrics import build_probe_metrics_page, compute_probe_metrics
+
+    from .common import existing_study_dir
+
+    d = existing_study_dir(RunStore(args.store), args.study)
+    with tqdm(desc="probe codes scored", unit="run") as bar:
+        compute_probe_metrics(d, progress=lambda cell: bar.update(1))
+    for path in build_probe_metrics_page(d, args.study):
+        print(path)
     return 0
