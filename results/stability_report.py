@@ -12,6 +12,7 @@ from core.io import atomic_write_text
 from core.layout import EVAL_SEEDS
 
 from .formatting import fixed, markdown_table
+from .ordering import ordering_section
 from .plots import rank_correlation_heatmap, seed_spread_plot
 from .records import load_records
 from .stability import rank_correlation, rank_flip_probability, runs_table, seed_spread, variance_decomposition
@@ -79,6 +80,7 @@ def build_stability(study_dir: str | Path, study: str) -> list[Path]:
                                 [(r["family"], r["hparams"] or "—", r["n"], fixed(r["mean"]), fixed(r["std"]),
                                   f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]") for _, r in s.iterrows()])
         lines.append("")
+    lines += ordering_section(records)
     rho = rank_correlation(df, metrics + ["reconstruction"])
     lines += ["## Spearman rank correlation between metrics across runs", ""]
     lines += markdown_table(["", *rho.columns], [(name, *(fixed(v, 2) for v in row)) for name, row in rho.iterrows()])

@@ -86,3 +86,18 @@ def test_stability_page_prints_every_table_through_the_shared_formatter(tmp_path
     assert "| metric | runs | eval seeds | mean std over eval seeds |" in text
     assert "| mig.discrete_mig | 1 | 2 | 0.0001 |" in text
     assert "-0.00" not in text
+
+
+def test_ordering_claims_use_stated_one_sided_tests():
+    from results.ordering import ordering_rows
+
+    def rec(model, seed, mig):
+        return {"cell": {"config": {"model": model, "dataset": "dsprites", "hparams": {}, "seed": seed}}, "cell_index": seed,
+                "metrics": {"mig": {"values": {"discrete_mig": mig}}}}
+
+    recs = [rec("tcvae", s, 0.3 + 0.01 * s) for s in range(3)] + [rec("betavae", s, 0.1 + 0.01 * s) for s in range(3)]
+    rows = {(r["claim"], r["metric"]): r for r in ordering_rows(recs)}
+    r = rows[("tcvae > betavae", "MIG (dlib)")]
+    assert r["beyond_spread"] and r["mann_whitney_p"] == pytest.approx(0.05)  # 1 / C(6, 3): the floor at 3 vs 3
+    assert r["welch_p"] < 0.001
+    assert ("betavae > vae", "MIG (dlib)") not in rows  # a family that is absent gives no row
