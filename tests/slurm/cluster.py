@@ -47,7 +47,7 @@ class LocalSlurm:
             (d / sub).mkdir(parents=True, exist_ok=True)
         cpus = os.cpu_count() or 1
         (d / "slurm.conf").write_text(f"""ClusterName=benchtest
-SlurmctldHost={self.host}
+SlurmctldHost={self.host}(127.0.0.1)
 SlurmUser=root
 SlurmdUser=root
 AuthType=auth/munge
