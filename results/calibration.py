@@ -123,7 +123,7 @@ LINE_STYLES = ("-o", "--s", ":^", "-.v")
 
 def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
     """Metric vs training step per configuration: seed mean (line) and each seed (dots)."""
-    from .plots import FAMILY_COLOURS, _save, plt
+    from .plots import _save, family_colour, plt
 
     metrics = sorted(df.loc[df.groupby("metric")["step"].transform("nunique") > 1, "metric"].unique()) or sorted(df["metric"].unique())
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
@@ -131,7 +131,7 @@ def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
         g = df[df["metric"] == metric]
         nth: dict[str, int] = {}  # configurations of one family share its colour and differ by line style
         for (config, family), gc in g.groupby(["config", "family"], sort=True):
-            colour = FAMILY_COLOURS.get(family, None)
+            colour = family_colour(family)
             nth[family] = nth.get(family, -1) + 1
             style = LINE_STYLES[nth[family] % len(LINE_STYLES)]
             mean = gc.groupby("step")["value"].mean()

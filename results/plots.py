@@ -19,6 +19,16 @@ from .leaderboard import metric_label  # noqa: E402
 from .records import family_label, metric_columns  # noqa: E402
 
 FAMILY_COLOURS = {"vae": "#444444", "betavae": "#1f77b4", "annealed": "#2ca02c", "tcvae": "#d62728"}
+OTHER_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+
+
+def family_colour(family: str) -> str:
+    """A family's colour in every figure: fixed for the first four, else chosen by the name's checksum (the
+    same colour in every study and run, whatever families are present); device suffixes share the family's."""
+    import zlib
+
+    base = family.split(" [")[0]
+    return FAMILY_COLOURS.get(base) or OTHER_COLOURS[zlib.crc32(base.encode()) % len(OTHER_COLOURS)]
 
 
 def _save(fig, path: Path) -> Path:
@@ -42,11 +52,11 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
                 continue
             fam, hp = family_label(r)
             x, y = r["training"]["reconstruction"], r["metrics"][name]["values"][key]
-            ax.scatter(x, y, s=18, color=FAMILY_COLOURS.get(fam, "#9467bd"), alpha=0.55, edgecolors="none")
+            ax.scatter(x, y, s=18, color=family_colour(fam), alpha=0.55, edgecolors="none")
             by_family.setdefault(fam, {}).setdefault(hp, []).append((x, y))
         for fam, sweeps in sorted(by_family.items()):
             pts = sorted((sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v)) for v in sweeps.values())
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, color=FAMILY_COLOURS.get(fam, "#9467bd"), label=fam)
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, color=family_colour(fam), label=fam)
         xs = [x for sw in by_family.values() for v in sw.values() for x, _ in v]
         if xs and min(xs) > 0 and max(xs) / min(xs) > 4:  # one failed family would squeeze the others into a sliver
             from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
@@ -141,7 +151,7 @@ def seed_spread_plot(df, metrics: list[str], path: str | Path) -> Path:
         bounded = len(values) > 0 and values.min() >= 0 and values.max() <= 1 and "correlation" not in m
         for x, (fam, hp) in enumerate(configs):
             v = df[(df["family"] == fam) & (df["hparams"] == hp)][m].dropna().to_numpy(dtype=float)
-            colour = FAMILY_COLOURS.get(fam, "#9467bd")
+            colour = family_colour(fam)
             ax.scatter(np.full(len(v), x), v, s=14, color=colour, alpha=0.6)
             if len(v):
                 sd = v.std(ddof=1) if len(v) > 1 else 0.0
@@ -180,13 +190,12 @@ def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.0 * ncols, 3.3 * nrows), squeeze=False)
     families = sorted({r["family"] for r in rows})
-    cmap = plt.get_cmap("tab10")
     for ax, (m, k) in zip(axes.flat, panels):
-        for i, fam in enumerate(families):
+        for fam in families:
             pts = [(r["udr"], r["record"]["metrics"][m]["values"][k]) for r in rows if r["family"] == fam and m in r["record"]["metrics"]
                    and r["record"]["metrics"][m]["values"].get(k) is not None and np.isfinite(r["udr"])]
             if pts:
-                ax.scatter(*zip(*pts), s=22, color=FAMILY_COLOURS.get(fam, cmap(i % 10)), label=fam, alpha=0.85)
+                ax.scatter(*zip(*pts), s=22, color=family_colour(fam), label=fam, alpha=0.85)
         r, cnt = rho[f"{m}.{k}"]
         ax.set_title(f"{m}.{k}: ρ = {fixed(r, 2)} (n = {cnt})", fontsize=9)
         ax.set_xlabel("UDR (no labels)")
@@ -220,7 +229,7 @@ def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
         if np.nanmin(means, initial=0.0) >= 0 and np.nanmax(means, initial=0.0) <= 1 and name != "unsupervised":
             lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
         x = np.arange(len(rows))
-        ax.bar(x, means, color=[FAMILY_COLOURS.get(r["family"], "#9467bd") for r in rows], alpha=0.85)
+        ax.bar(x, means, color=[family_colour(r["family"]) for r in rows], alpha=0.85)
         ax.errorbar(x, means, yerr=[means - lo, hi - means], fmt="none", ecolor="black", capsize=3)
         ax.set_title(f"{metric_label(name, key)} {'↑' if hib else '↓'}", fontsize=9)
         ax.set_xticks(x, labels, fontsize=6)
