@@ -113,7 +113,7 @@ def _equal_states(a, b):
 
 @pytest.mark.parametrize("model,hp", SIX, ids=[m for m, _ in SIX])
 def test_each_dlib_method_trains_repeats_and_resumes_bitwise(tmp_path, model, hp):
-    cfg = RunConfig(dataset="tiny", model=model, hparams=tuple(hp.items()), steps=30, **FAST)
+    cfg = RunConfig(dataset="tiny", model=model, hparams=tuple(hp.items()), steps=20, **FAST)
     train(cfg, tmp_path / "a")
     train(cfg, tmp_path / "b")
     train(cfg, tmp_path / "cut", stop_after=14)  # checkpoint at 10, steps 11-14 lost as in a crash
