@@ -25,8 +25,14 @@ def test_probe_metrics_page_rebuilds_byte_identically(tmp_path):
     paths = build_probe_metrics_page(study, "cpu2")
     assert [p.name for p in paths] == [PAGE, FIGURE]
     assert (study / PAGE).read_bytes() == (PUBLISHED / PAGE).read_bytes()
+    from results.probe_metrics import _encodes
+    from results.records import load_records
+
     text = (study / PAGE).read_text()
-    assert "n = 13" in text and "| IRS | MCC |" in text  # 13 of the runs encode the image (the γ = 1000 runs do not)
+    records = load_records(study)
+    collapsed = [r for r in records if r["cell"]["config"]["hparams"].get("gamma") == 1000.0]
+    assert collapsed and not any(map(_encodes, collapsed))  # the γ = 1000 runs encode nothing
+    assert f"(n = {sum(map(_encodes, records))})" in text and "| IRS | MCC |" in text
 
 
 @pytest.mark.slow
