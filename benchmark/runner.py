@@ -17,12 +17,12 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.io import atomic_write
 from core.layout import SCHEMA_VERSION, WEIGHTS, read_log
 
 from .cell_filter import filter_cells
-from .evaluation import score_trained
+from .checkpoint import save_snapshot
 from .devices import GPURequiredError, choose_device, prepare_cuda_environment
+from .evaluation import score_trained
 from .provenance import provenance
 from .store import RunStore, code_version
 from .studies import Cell, Study
@@ -86,12 +86,6 @@ def exit_with_parent(poll_s: float = 1.0) -> None:
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
 
 
-def save_weights(path: Path, model: torch.nn.Module) -> None:
-    """The trained model's parameters only (no optimiser), on the CPU, for the model zoo (atomic)."""
-    state = {k: v.detach().to("cpu").contiguous() for k, v in model.state_dict().items()}
-    atomic_write(path, lambda tmp: torch.save({"model": state}, tmp))
-
-
 def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None, require_gpu: bool = False,
              cells_per_gpu: int = 1) -> dict:
     """Train (resuming) and evaluate one cell; write its record last. Returns a short summary.
@@ -131,7 +125,7 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         result = train(config, out, threads=cell.threads)
         t_train = time.perf_counter() - t0
         record["provenance"] = provenance(resolved, config.precision, cell.threads)
-        save_weights(out / WEIGHTS, result.model)
+        save_snapshot(out / WEIGHTS, result.model)  # the model zoo: parameters only, read back on any device
         record["training_updates_per_step"] = list(type(result.model).updates_per_step)
         t1 = time.perf_counter()
         scores = score_trained(cell, out, result.model, config, resolved)

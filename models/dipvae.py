@@ -50,9 +50,10 @@ class DIPVAEI:
     lambda_d_factor: ClassVar[float] = 10.0
 
     def __post_init__(self) -> None:
+        require_nonnegative(self, "lambda_od")
         if self.lambda_d is None:
-            object.__setattr__(self, "lambda_d", self.lambda_d_factor * float(self.lambda_od) if isinstance(self.lambda_od, (int, float)) else None)
-        require_nonnegative(self, "lambda_od", "lambda_d")
+            object.__setattr__(self, "lambda_d", self.lambda_d_factor * self.lambda_od)
+        require_nonnegative(self, "lambda_d")
 
     def __call__(self, recon, mu, logvar, z, step: int) -> dict[str, torch.Tensor]:
         t = _base_terms(recon, mu, logvar)
