@@ -50,7 +50,8 @@ def images_to_encode(plan: list[tuple[MetricSpec, dict]]) -> float:
         if spec.needs == "factor_lookup" and spec.own_images is not None:
             own += spec.own_images(s)
         else:
-            shared |= {("train", s["num_train"])} | ({("test", s["num_test"])} if "num_test" in s else set())
+            sizes = np.atleast_1d(s["num_train"]).tolist()  # the downstream task lists several sizes
+            shared |= {("train", int(n)) for n in sizes} | ({("test", s["num_test"])} if "num_test" in s else set())
     return own + sum(n for _, n in shared)
 
 

@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from core.registry import Registry
 
-from . import beta_vae, dci, elbo_decomposition, factor_vae, infomec, irs, mcc, mig, mig_sampled, modularity, sap, unsupervised
+from . import beta_vae, dci, dci_es, downstream, elbo_decomposition, factor_vae, infomec, irs, mcc, mig, mig_sampled, modularity, sap, unsupervised
 from .spec import EvalContext, MetricSpec
 
 METRICS: Registry[MetricSpec] = Registry("metric")
 # Registration order is the suite's order (the order metrics run and are printed in).
-for _module in (beta_vae, factor_vae, mig, dci, sap, modularity, unsupervised, mig_sampled, elbo_decomposition, irs, mcc, infomec):
+for _module in (beta_vae, factor_vae, mig, dci, sap, modularity, unsupervised, mig_sampled, elbo_decomposition, irs, downstream, mcc, dci_es, infomec):
     for _spec in _module.SPECS:
         METRICS.register(_spec.name, _spec)
 

@@ -222,3 +222,68 @@ def test_irs_equals_dlib_on_identical_codes():
     got = irs.compute_irs(codes, factors)
     assert got["IRS"] == pytest.approx(want["IRS"], abs=1e-12)
     assert got["num_active_dims"] == pytest.approx(want["num_active_dims"], rel=1e-12)
+
+
+def _recorded_downstream(predictor_name, num_train, num_test):
+    """dlib 1.5's compute_downstream_task on the synthetic data, with every (codes, factors) batch it drew."""
+    from disentanglement_lib.evaluation.metrics import downstream_task as d_down
+    from disentanglement_lib.evaluation.metrics import utils as d_utils_mod
+
+    class Sampled(SyntheticData):
+        def sample(self, num, random_state):
+            f = self.sample_factors(num, random_state)
+            return f, self.sample_observations_from_factors(f, random_state)
+
+    rng, seen = np.random.default_rng(3), []
+
+    def rep(x):
+        codes = synthetic_codes(x.astype(int), rng)
+        seen.append((codes, x.astype(int)))
+        return codes
+
+    import gin
+
+    gin.bind_parameter("predictor.predictor_fn", getattr(d_utils_mod, predictor_name))
+    want = d_down.compute_downstream_task(Sampled(), rep, np.random.RandomState(0), num_train=num_train, num_test=num_test)
+    codes, factors = np.concatenate([c for c, _ in seen]), np.concatenate([f for _, f in seen])
+    splits, at = [], 0
+    for n in num_train:  # dlib draws train then test for each size
+        splits.append(((codes[at:at + n], factors[at:at + n]), (codes[at + n:at + n + num_test], factors[at + n:at + n + num_test])))
+        at += n + num_test
+    return want, splits
+
+
+def test_downstream_logistic_regression_equals_dlib():
+    """Same training and test codes → the same scikit-learn fits (LogisticRegressionCV is deterministic):
+    every dlib value, per-factor accuracies included, equal to 1e-12."""
+    from metrics import downstream
+
+    want, splits = _recorded_downstream("logistic_regression_cv", [10, 100, 400], 300)
+    got = {}
+    for (c, f), (ct, ft) in splits:
+        train, test, single = downstream.factor_accuracies(c, f, ct, ft, "logistic_regression")
+        assert single == 0
+        got.update(downstream.size_scores(len(c), train, test))
+    assert got.keys() == want.keys()
+    for k in want:
+        assert got[k] == pytest.approx(want[k], abs=1e-12), k
+
+
+def test_downstream_boosted_trees_replays_dlib_exactly():
+    """dlib's unseeded trees draw from numpy's global stream, one fit per factor and size in order; our
+    fit (metrics.sklearn_gbt) drawing from the same stream gives dlib's values exactly — ties included,
+    which the 10-point training sets are full of."""
+    from metrics import downstream
+    from metrics.sklearn_gbt import mirrors_installed_sklearn
+
+    if not mirrors_installed_sklearn():
+        pytest.skip("metrics.sklearn_gbt is verified for another scikit-learn release")
+    np.random.seed(11)
+    want, splits = _recorded_downstream("gradient_boosting_classifier", [10, 100, 400], 300)
+    stream, got = np.random.RandomState(11), {}
+    for (c, f), (ct, ft) in splits:
+        fits = [downstream.fit_predict(c, f[:, j], ct, "boosted_trees", seed=stream) for j in range(f.shape[1])]
+        train = np.array([np.mean(p == f[:, j]) for j, (p, _) in enumerate(fits)])
+        test = np.array([np.mean(p == ft[:, j]) for j, (_, p) in enumerate(fits)])
+        got.update(downstream.size_scores(len(c), train, test))
+    assert got == want

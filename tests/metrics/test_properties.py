@@ -18,6 +18,9 @@ SMALL = {  # small budgets keep the table fast; protocols unchanged
     # KSG needs distinct points: a 360-row table sampled with replacement repeats codes, which inflates the MI
     # of unrelated factors (0.35 InfoM at 2,000 draws, 0.93 at 150, 0.99 on 2,000 distinct codes)
     "infomec": dict(num_train=150, num_test=100),
+    "downstream_logistic_regression": dict(num_train=(120,), num_test=200),  # lbfgs overhead: ~1 s a fit
+    "downstream_boosted_trees": dict(num_train=(60, 300), num_test=200),
+    "dci_es": dict(num_train=600, num_test=300, n_estimators=30),
 }
 # metric → (value key, expected on identity codes, expected on noise codes, tolerance)
 PROPERTIES = {
@@ -36,7 +39,18 @@ PROPERTIES = {
     # InfoM is scale-free (max/sum of each latent's NMIs): noise latents with NMI ≈ 0 still concentrate by chance,
     # ≈ 0.3 here — read it next to InfoE (≈ 0 on noise), as the docs say
     "infomec": ("infom", 0.93, 0.3, 0.15),
+    # noise codes: chance (the mean over factors of 1 / size = 0.2375) for the linear probe; the trees memorise,
+    # and 300 draws with replacement from the 360-row table put 1 − (1 − 1/360)^300 = 57 % of the test rows in
+    # the training sample: 0.57 + 0.43 · 0.2375 ≈ 0.67 (chance on distinct codes: tests/metrics/test_new_metrics.py)
+    "downstream_logistic_regression": ("mean_test_accuracy", 1.0, 0.24, 0.1),
+    "downstream_boosted_trees": ("mean_test_accuracy", 1.0, 0.67, 0.1),
+    # E reads the shape of the loss–capacity curve, not its height: noise codes here still improve with depth
+    # (the forests memorise the rows the test sample shares with the training sample)
+    "dci_es": ("explicitness", 0.98, 0.8, 0.1),
 }
+# A flat loss–capacity curve scores E = 1 whatever its loss (the metric's documented trap): constant codes are
+# checked on DCI-ES's informativeness here and on E itself in tests/metrics/test_new_metrics.py
+CONSTANT_KEY = {"dci_es": "informativeness"}
 PERMUTATION_INVARIANT = set(PROPERTIES)  # every metric
 FACTOR_METRICS = [m for m in PROPERTIES if m not in ("unsupervised", "elbo_decomposition")]
 
@@ -76,7 +90,8 @@ def test_permutation_invariance(name):
     b = _run(name, codes[:, perm])["values"][key]
     # classifiers and Monte-Carlo estimators see permuted columns in another order: sampling noise only
     tol = {"dci": 0.05, "dci_fast": 0.05, "beta_vae": 0.05, "factor_vae": 0.05, "sap": 0.05, "mig_sampled": 0.05, "elbo_decomposition": 0.15,
-           "infomec": 1e-3}.get(name, 1e-9)  # infomec: the KSG jitter is drawn in column order
+           "infomec": 1e-3,
+           "downstream_boosted_trees": 0.05, "downstream_logistic_regression": 0.05, "dci_es": 0.05}.get(name, 1e-9)  # infomec: the KSG jitter is drawn in column order
     assert a == pytest.approx(b, abs=tol)
 
 
@@ -88,7 +103,7 @@ def test_range_and_constant_codes(name):
         if isinstance(v, float) and k not in ("num_active_dims",):
             assert -1e-9 <= v <= 1 + 1e-9, (k, v)
     const = np.zeros((len(GRID), 4))
-    v = _run(name, const, logvar=np.zeros((len(GRID), 4)))["values"][key]
+    v = _run(name, const, logvar=np.zeros((len(GRID), 4)))["values"][CONSTANT_KEY.get(name, key)]
     assert v <= 0.5, f"{name} on constant codes gave {v}"
 
 
