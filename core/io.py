@@ -4,6 +4,7 @@ whose errors name the file."""
 from __future__ import annotations
 
 import json
+import math
 import os
 import tempfile
 from collections.abc import Callable
@@ -44,8 +45,27 @@ def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     return atomic_write(path, write)
 
 
+def json_safe(obj: Any) -> Any:
+    """``obj`` with every NaN or ±inf float (numpy scalars included) replaced by None, numpy scalars and
+    arrays made plain: JSON has no NaN, and a score that could not be computed is stored as null."""
+    if isinstance(obj, dict):
+        return {k: json_safe(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [json_safe(v) for v in obj]
+    if hasattr(obj, "tolist") and not isinstance(obj, (str, bytes)):  # numpy scalar or array
+        return json_safe(obj.tolist())
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    return obj
+
+
+def dumps_json(obj: Any, **kw) -> str:
+    """Valid JSON for ``obj`` (non-finite numbers as null); keyword arguments go to ``json.dumps``."""
+    return json.dumps(json_safe(obj), allow_nan=False, **kw)
+
+
 def atomic_write_json(path: str | os.PathLike, obj: Any) -> Path:
-    return atomic_write_text(path, json.dumps(obj, indent=2, sort_keys=True, allow_nan=False) + "\n")
+    return atomic_write_text(path, dumps_json(obj, indent=2, sort_keys=True) + "\n")
 
 
 class CorruptFileError(ValueError):

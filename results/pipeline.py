@@ -8,29 +8,36 @@ byte-identically).
 
 from __future__ import annotations
 
-import shutil
 from pathlib import Path
 
 from core.layout import PROBE_CODES, TRAVERSALS
 
 from .calibration import build_calibration
 from .leaderboard import build_leaderboard
-from .plots import kl_curves_plot, tradeoff_plot
-from .records import family_label, load_records
+from .plots import kl_curves_plot, tradeoff_plot, traversal_figure
+from .records import best_run, family_label, load_records, metric_value, run_label
 from .report import build_report
 from .stability_report import build_stability
 from .udr_report import build_udr
 
 
 def best_run_traversals(records: list[dict], path: Path) -> list[Path]:
-    """Copy the traversal grid of the run with the highest discrete MIG to ``path`` ([] if none)."""
-    scored = [r for r in records if r["metrics"].get("mig", {}).get("values", {}).get("discrete_mig") is not None
-              and (Path(r["_path"]).parent / TRAVERSALS).exists()]
-    if not scored:
+    """The traversal grid of the best run by discrete MIG (:func:`results.records.best_run`), titled with
+    that run. When the best run kept no traversal image (cpu2's first 15 cells kept no weights), the best
+    run that has one is shown and the title says so, naming both ([] when no run has an image)."""
+    best = best_run(records)
+    with_image = [r for r in records if (Path(r["_path"]).parent / TRAVERSALS).exists()]
+    shown = best_run(with_image)
+    if best is None or shown is None:
         return []
-    best = max(scored, key=lambda r: (r["metrics"]["mig"]["values"]["discrete_mig"], -r["cell_index"]))
-    shutil.copyfile(Path(best["_path"]).parent / TRAVERSALS, path)
-    return [path]
+    mig = metric_value(shown, "mig", "discrete_mig")
+    title = f"Latent traversals — {run_label(shown)}, discrete MIG {mig:.3f}"
+    if shown is best:
+        title += ": the best run by MIG"
+    else:
+        title += (f": the best by MIG of the runs with images\n(the best run, {run_label(best)}, MIG "
+                  f"{metric_value(best, 'mig', 'discrete_mig'):.3f}, kept no weights or traversals)")
+    return [traversal_figure(Path(shown["_path"]).parent / TRAVERSALS, path, title)]
 
 
 def kl_curve_runs(records: list[dict]) -> list[tuple[Path, str]]:

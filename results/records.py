@@ -6,6 +6,8 @@ warning naming the file; older schemas are upgraded in :func:`upgrade`.
 
 from __future__ import annotations
 
+import math
+
 import json
 import warnings
 from pathlib import Path
@@ -106,3 +108,25 @@ def metric_columns(records: list[dict]) -> list[tuple[str, str, bool]]:
         for name, m in r["metrics"].items():
             cols[(name, m["primary"])] = bool(m["higher_is_better"].get(m["primary"], True))
     return [(n, k, hib) for (n, k), hib in sorted(cols.items())]
+
+
+def metric_value(rec: dict, metric: str, key: str) -> float | None:
+    """A record's finite value of ``metric``'s ``key``, else None (missing, non-numeric, NaN or inf)."""
+    v = rec.get("metrics", {}).get(metric, {}).get("values", {}).get(key)
+    return float(v) if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+
+def best_run(records: list[dict], metric: str = "mig", key: str = "discrete_mig", higher_is_better: bool = True) -> dict | None:
+    """The one place that decides "the best run by a metric": the run with the best finite value (ties to
+    the lowest cell index); None when no run has one. Every figure or table that names a best run uses it."""
+    scored = [(v, r) for r in records if (v := metric_value(r, metric, key)) is not None]
+    if not scored:
+        return None
+    sign = 1.0 if higher_is_better else -1.0
+    return max(scored, key=lambda vr: (sign * vr[0], -vr[1].get("cell_index", 0)))[1]
+
+
+def run_label(rec: dict) -> str:
+    """"family (hyper-parameters), seed s" — how figures and tables name one run."""
+    fam, hp = family_label(rec)
+    return f"{fam} ({hp or '—'}), seed {rec['cell']['config']['seed']}"

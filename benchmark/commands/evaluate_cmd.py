@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
+import sys
+
+from core.io import dumps_json
 
 from .common import add_store_arg
 
@@ -97,7 +99,18 @@ def _evaluate_codes(args: argparse.Namespace) -> int:
     data = _load_npz(args.codes)
     names = [str(n) for n in data["factor_names"]] if "factor_names" in data else None
     source = TableSource(data["codes"], data["factors"], data["factor_sizes"], names, data.get("logvar"))
-    if args.metrics:
+    if args.metrics and args.metrics.strip() == "all":
+        wanted, skipped = [], []
+        for m, spec in METRICS.items():
+            if spec.needs == "factor_lookup" and not source.full:
+                skipped.append(f"{m} (needs codes for the full factor grid)")
+            elif spec.needs == "full_grid" and (not source.full or "logvar" not in data):
+                skipped.append(f"{m} (needs the full grid's posterior: every grid row and `logvar`)")
+            else:
+                wanted.append(m)
+        if skipped:
+            print(f"skipped: {'; '.join(skipped)}", file=sys.stderr)
+    elif args.metrics:
         wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
         for m in wanted:
             METRICS.get(m)
@@ -108,9 +121,12 @@ def _evaluate_codes(args: argparse.Namespace) -> int:
                              f"{int(np.prod(source.factor_sizes)):,}-point grid")
     else:
         wanted = [m for m in DEFAULT_METRICS if source.full or METRICS.get(m).needs != "factor_lookup"]
+        skipped = [m for m in DEFAULT_METRICS if m not in wanted]
+        if skipped:
+            print(f"skipped: {', '.join(skipped)} (they need codes for the full factor grid)", file=sys.stderr)
     result = evaluate_source(source, wanted, seed=args.seed, preset=args.preset, n_jobs=args.jobs)
     out = result if args.full else {m: r["values"] for m, r in result.items()}
-    print(json.dumps(out, sort_keys=True))
+    print(dumps_json(out, sort_keys=True))
     return 0
 
 
@@ -119,7 +135,7 @@ def _evaluate(args) -> int:
         from benchmark.evaluation import evaluate_run_folder
 
         result = evaluate_run_folder(args.run, args.metrics, args.preset, args.seed, args.code_path, args.device)
-        print(json.dumps(result, sort_keys=True, indent=1))
+        print(dumps_json(result, sort_keys=True, indent=1))
         return 0
     if not args.dataset:
         raise ValueError("--encoder needs --dataset NAME (see `python -m benchmark datasets`)")
@@ -127,6 +143,6 @@ def _evaluate(args) -> int:
 
     path, record = evaluate_external(args.encoder, args.dataset, args.data_path, args.name, args.metrics, args.preset,
                                      args.seed, args.study, args.store, device=args.device)
-    print(json.dumps({m: r["values"] for m, r in record["metrics"].items()}, sort_keys=True))
+    print(dumps_json({m: r["values"] for m, r in record["metrics"].items()}, sort_keys=True))
     print(f"stored {path}")
     return 0

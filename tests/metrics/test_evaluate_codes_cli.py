@@ -44,3 +44,23 @@ def test_bad_files(tmp_path, capsys):
     np.savez(path, codes=_codes(GRID), factors=GRID, factor_sizes=np.array(SIZES))
     assert main(["evaluate-codes", str(path), "--metrics", "migg"]) == 2
     assert "Did you mean: mig" in capsys.readouterr().err
+
+
+def test_metrics_all_names_what_it_skips_and_prints_valid_json(tmp_path, capsys):
+    path = tmp_path / "codes.npz"
+    np.savez(path, codes=_codes(GRID[:50]), factors=GRID[:50], factor_sizes=np.array(SIZES))
+    quick = ["--preset", "quick"]
+    assert main(["evaluate-codes", str(path), "--metrics", "all", *quick]) == 0
+    captured = capsys.readouterr()
+    out = json.loads(captured.out)
+    assert {"mig", "irs", "mcc", "dci_es", "downstream_boosted_trees"} <= out.keys() and "beta_vae" not in out
+    assert "beta_vae (needs codes for the full factor grid)" in captured.err and "mig_sampled (needs" in captured.err
+
+
+def test_non_finite_values_are_printed_and_stored_as_null(tmp_path):
+    from core.io import atomic_write_json, dumps_json, json_safe
+
+    value = {"a": float("nan"), "b": [np.float64("inf"), 1.5], "c": np.int64(3), "d": np.array([0.5, np.nan])}
+    assert json_safe(value) == {"a": None, "b": [None, 1.5], "c": 3, "d": [0.5, None]}
+    assert json.loads(dumps_json(value)) == {"a": None, "b": [None, 1.5], "c": 3, "d": [0.5, None]}
+    assert "NaN" not in atomic_write_json(tmp_path / "r.json", value).read_text()
