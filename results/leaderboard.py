@@ -14,7 +14,7 @@ import numpy as np
 from core.io import atomic_write_text
 
 from .formatting import MISSING, fixed, over_seeds
-from .records import configurations, family_label, load_external, load_records, metric_columns
+from .records import configurations, family_label, load_external, load_records, metric_columns, metric_value
 from .udr_report import with_udr
 
 FORMATS = ("md", "csv", "latex", "html", "runs-csv")
@@ -54,8 +54,7 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
         recon = [r["training"].get("reconstruction") for r in recs if r.get("training", {}).get("reconstruction") is not None]
         row["reconstruction"] = (float(np.mean(recon)), float(np.std(recon, ddof=1)) if len(recon) > 1 else 0.0, len(recon))
         for name, key, _ in cols:
-            vals = [r["metrics"][name]["values"][key] for r in recs
-                    if name in r["metrics"] and r["metrics"][name]["values"][key] is not None]  # null: not finite
+            vals = [v for r in recs if (v := metric_value(r, name, key)) is not None]  # finite numbers only: null, NaN, text never count
             row[f"{name}.{key}"] = (float(np.mean(vals)), float(np.std(vals, ddof=1)) if len(vals) > 1 else 0.0, len(vals)) if vals else None
         rows.append(row)
     for name, key, hib in cols:  # competition ranks on the shown (3-decimal) means: equal shown → equal rank

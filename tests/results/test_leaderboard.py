@@ -218,3 +218,18 @@ def test_gpu_trained_seeds_never_pool_with_cpu_ones_unseen():
     recs = [rec(0), rec(1, {"device_type": "cpu"}), rec(2, cuda), rec(3, {**cuda, "precision": "tf32"})]
     assert [family_label(r)[0] for r in recs] == ["betavae", "betavae", "betavae [cuda NVIDIA H200]", "betavae [cuda NVIDIA H200 tf32]"]
     assert [len(g) for _, g in configurations(recs)] == [2, 1, 1]
+
+
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "0.9", None])
+def test_non_finite_or_edited_values_are_never_counted_or_ranked(study_dir, bad):
+    """A NaN, an Infinity or a value edited to text in one record: that run's value is left out of its row
+    (n drops), and a row left with no value gets no rank — it is never #1."""
+    path = next(p for p in study_dir.glob("*/result.json") if json.loads(p.read_text())["cell_index"] == 4)
+    rec = json.loads(path.read_text())
+    rec["metrics"]["mig"]["values"]["discrete_mig"] = bad
+    path.write_text(json.dumps(rec))  # json.dumps writes NaN/Infinity, as a hand edit could
+    rows, _ = aggregate(load_records(study_dir))
+    tc = next(r for r in rows if r["family"] == "tcvae")
+    assert tc["mig.discrete_mig"] is None and "rank.mig.discrete_mig" not in tc
+    assert next(r for r in rows if r["family"] == "betavae")["rank.mig.discrete_mig"] == 1
+    assert build_leaderboard(study_dir, "t", "md").read_text().count("#1") >= 1
