@@ -20,8 +20,8 @@ def register(sub) -> None:
     add_store_arg(sb)
     sb.set_defaults(func=_stability)
 
-    pm = sub.add_parser("probe-metrics", help="IRS, MCC and InfoMEC from every run's stored probe codes (no model needed)",
-                        description="Scores each record's probe_codes.npz with the newer metrics (IRS, MCC, linear R², InfoM/E/C) "
+    pm = sub.add_parser("probe-metrics", help="IRS, MCC, InfoMEC and DCI-ES from every run's stored probe codes (no model needed)",
+                        description="Scores each record's probe_codes.npz with the newer metrics (IRS, MCC, linear R², InfoM/E/C, DCI-ES explicitness) "
                         "once into probe_metrics.json, then writes probe_metrics.md (per run, per configuration, Spearman "
                         "rank correlations with every stored metric) and a rank-correlation figure. The leaderboard is unchanged.")
     pm.add_argument("--study", default="cpu2", help="study name")
