@@ -14,7 +14,7 @@ import numpy as np
 from core.io import atomic_write_text
 
 from .formatting import MISSING, fixed, over_seeds
-from .records import configurations, family_label, load_external, load_records, metric_columns, metric_value
+from .records import configurations, encodes_image, family_label, load_external, load_records, metric_columns, metric_value
 from .udr_report import with_udr
 
 FORMATS = ("md", "csv", "latex", "html", "runs-csv")
@@ -50,7 +50,8 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
     cols = metric_columns(records)
     rows = []
     for (dataset, fam, hp), recs in configurations(records):
-        row = {"dataset": dataset, "family": fam, "hparams": hp, "n": len(recs), "seeds": sorted(r["cell"]["config"]["seed"] for r in recs)}
+        row = {"dataset": dataset, "family": fam, "hparams": hp, "n": len(recs), "seeds": sorted(r["cell"]["config"]["seed"] for r in recs),
+               "collapsed": not any(map(encodes_image, recs))}
         recon = [r["training"].get("reconstruction") for r in recs if r.get("training", {}).get("reconstruction") is not None]
         row["reconstruction"] = (float(np.mean(recon)), float(np.std(recon, ddof=1)) if len(recon) > 1 else 0.0, len(recon))
         for name, key, _ in cols:
@@ -59,7 +60,9 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
         rows.append(row)
     for name, key, hib in cols:  # competition ranks on the shown (3-decimal) means: equal shown → equal rank
         col = f"{name}.{key}"
-        scored = [r for r in rows if r[col]]
+        # a collapsed configuration (its codes say nothing about the image) scores "perfectly" on lower-is-better
+        # independence measures (TC 0): it is shown but not ranked there
+        scored = [r for r in rows if r[col] and (hib or not r["collapsed"])]
         shown = {id(r): round(r[col][0], 3) * (1 if hib else -1) for r in scored}
         for r in scored:
             r[f"rank.{col}"] = 1 + sum(shown[id(o)] > shown[id(r)] for o in scored)
@@ -77,7 +80,7 @@ def table_cells(rows, cols) -> tuple[list[str], list[list[str]]]:
     headers = ["dataset", "family", "hyper-parameters", "seeds", "reconstruction ↓"] + [
         f"{metric_label(n, k)} {'↑' if hib else '↓'}" for n, k, hib in cols
     ]
-    body = [[r["dataset"], r["family"], r["hparams"] or "—", str(r["n"]), _cell(r["reconstruction"])]
+    body = [[r["dataset"], r["family"], (r["hparams"] or "—") + (" (collapsed)" if r.get("collapsed") else ""), str(r["n"]), _cell(r["reconstruction"])]
             + [_cell(r[f"{n}.{k}"]) + (f" #{r[f'rank.{n}.{k}']}" if r.get(f"rank.{n}.{k}") else "") for n, k, _ in cols]
             for r in rows]
     return headers, body
@@ -115,7 +118,8 @@ def render(rows, cols, fmt: str, title: str) -> str:
     table = tabulate(body, headers=headers, tablefmt=table_fmt, disable_numparse=True)
     if fmt == "md":
         return (f"# {title}\n\nmean ± std over seeds (n); #k = rank by that metric, equal shown values share a rank "
-                f"(↑ higher is better, ↓ lower).\n\n{table}\n")
+                f"(↑ higher is better, ↓ lower); *collapsed*: no run of the configuration encodes the image (index-code "
+                f"MI ≤ 0.01 nats), so it is not ranked on lower-is-better metrics.\n\n{table}\n")
     return table + "\n"
 
 
@@ -142,36 +146,67 @@ def _num(v) -> str:
     return "" if v is None else f"{v:.6g}"
 
 
-def best_per_family(rows, cols) -> list[dict]:
-    """For each family, its best hyper-parameter row by the first higher-is-better metric's mean."""
-    key = next((f"{n}.{k}" for n, k, hib in cols if hib), None)
-    best = {}
-    for r in rows:
-        if key and r[key] and (r["family"] not in best or r[key][0] > best[r["family"]][key][0]):
-            best[r["family"]] = r
-    return [best[f] for f in sorted(best)]
+DEFAULT_RANK = ("mig", "discrete_mig")  # the leaderboard's default rank score: dlib's discrete MIG
 
 
-def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_dir: str | Path | None = None) -> Path:
+def rank_column(cols, rank_by: str | None = None) -> tuple[str, str, bool] | None:
+    """The (metric, key, higher_is_better) column the leaderboard is sorted by: ``rank_by`` as ``METRIC``
+    (its headline value) or ``METRIC.KEY``; by default dlib's discrete MIG, else the first column."""
+    if not cols:
+        return None
+    if rank_by is None:
+        return next((c for c in cols if c[:2] == DEFAULT_RANK), cols[0])
+    for c in cols:
+        if rank_by in (c[0], f"{c[0]}.{c[1]}"):
+            return c
+    raise ValueError(f"--rank-by {rank_by!r} is not a column of this leaderboard; use one of "
+                     f"{', '.join(f'{n}.{k}' for n, k, _ in cols)}")
+
+
+def ranked(rows, col: tuple[str, str, bool] | None) -> list[dict]:
+    """Rows sorted best-first by ``col``'s mean; rows without a value last, in their original order."""
+    if col is None:
+        return list(rows)
+    key, sign = f"{col[0]}.{col[1]}", (-1.0 if col[2] else 1.0)
+    return sorted(rows, key=lambda r: (r[key] is None, sign * r[key][0] if r[key] else 0.0))
+
+
+def best_per_family(rows, cols, col: tuple[str, str, bool] | None = None) -> list[dict]:
+    """For each family, its best hyper-parameter row by the rank score ``col`` (default :func:`rank_column`),
+    families in rank order."""
+    col = col or rank_column(cols)
+    best: dict[str, dict] = {}
+    for r in ranked(rows, col):
+        best.setdefault(r["family"], r)
+    return list(best.values())
+
+
+def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_dir: str | Path | None = None,
+                      rank_by: str | None = None) -> Path:
     """Rebuild ``leaderboard.<fmt>`` (and the per-family best view for md) from stored records."""
     path = Path(out_dir or study_dir) / f"leaderboard.{fmt.replace('runs-csv', 'runs.csv')}"
-    atomic_write_text(path, leaderboard_text(study_dir, study, fmt))
+    atomic_write_text(path, leaderboard_text(study_dir, study, fmt, rank_by))
     return path
 
 
-def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md") -> str:
-    """The leaderboard of the stored records as text in ``fmt`` (writes nothing)."""
+def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md", rank_by: str | None = None) -> str:
+    """The leaderboard of the stored records as text in ``fmt``, rows sorted best-first by the rank score
+    (``rank_by``, see :func:`rank_column`; writes nothing)."""
     if fmt not in FORMATS:
         raise ValueError(f"Unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
     records = with_udr(load_records(study_dir))
     if fmt == "runs-csv":
         return runs_csv(records)
     rows, cols = aggregate(records)
-    text = render(rows, cols, fmt, f"Leaderboard — study `{study}` ({len(records)} runs)")
+    col = rank_column(cols, rank_by)
+    rows = ranked(rows, col)
+    by = f", ranked by {metric_label(col[0], col[1])}" if col else ""
+    text = render(rows, cols, fmt, f"Leaderboard — study `{study}` ({len(records)} runs{by})")
     if fmt == "md":
-        best = best_per_family(rows, cols)
+        best = best_per_family(rows, cols, col)
         if len(best) < len(rows):  # only when some family has several configurations
-            text += "\n## Best configuration per family\n\n" + render(best, cols, "md", "best").split("\n\n", 2)[2]
+            text += (f"\n## Best configuration per family (by {metric_label(col[0], col[1])})\n\n"
+                     + render(best, cols, "md", "best").split("\n\n", 2)[2])
         text += "\n## Metrics\n\n" + "".join(f"- **{label}** ({direction}): {definition}.\n"
                                             for label, direction, definition in glossary(cols))
         text += "- **reconstruction** (lower is better): the negative log-likelihood of the images, nats per image.\n"

@@ -24,7 +24,7 @@ from metrics.infomec import compute_infomec
 from metrics.irs import compute_irs
 from metrics.mcc import compute_mcc
 
-from .records import family_label, load_records
+from .records import encodes_image, family_label, load_records
 
 JSON, PAGE, FIGURE = "probe_metrics.json", "probe_metrics.md", "probe_metrics_rank_correlation.png"
 NEW = (("IRS", "IRS"), ("MCC", "mcc"), ("linear R²", "linear_r2"), ("InfoM", "infom"), ("InfoE", "infoe"), ("InfoC", "infoc"),
@@ -94,18 +94,11 @@ def _rows(study_dir: Path) -> list[dict]:
             continue
         fam, hp = family_label(r)
         row = {"run": f"{fam} ({hp or '—'}), seed {r['cell']['config']['seed']}", "config": f"{fam} ({hp or '—'})",
-               "encodes": _encodes(r), **scores[cell]}
+               "encodes": encodes_image(r), **scores[cell]}
         for label, metric, key in STORED:
             row[label] = r["metrics"].get(metric, {}).get("values", {}).get(key)
         rows.append(row)
     return rows
-
-
-def _encodes(rec: dict) -> bool:
-    """Whether the run's codes carry information about the image: Chen's index-code MI above 0.01 nats (the
-    collapsed annealed γ = 1000 runs have 0 while their KL is ≈ 25 nats); without that metric, active latents."""
-    mi = rec["metrics"].get("elbo_decomposition", {}).get("values", {}).get("mutual_information")
-    return mi > 0.01 if isinstance(mi, (int, float)) else bool(rec.get("training", {}).get("active_latents", 1))
 
 
 def _rank_matrix(rows: list[dict], names: list[str]) -> np.ndarray:

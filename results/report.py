@@ -15,7 +15,7 @@ from core.io import atomic_write_text
 from core.layout import LOG, RESULT, TRAVERSALS
 
 from .formatting import fixed
-from .leaderboard import aggregate, glossary, metric_label, table_cells
+from .leaderboard import aggregate, glossary, metric_label, rank_column, ranked, table_cells
 from .plots import kl_curve_plot, mi_heatmap, summary_plot
 from .records import family_label, load_records
 from .stability import runs_table
@@ -117,6 +117,7 @@ def build_report(study_dir: str | Path, study: str) -> Path:
     out = d / "report"
     (out / "runs").mkdir(parents=True, exist_ok=True)
     rows, cols = aggregate(with_udr(records))
+    rows = ranked(rows, rank_column(cols))
     summary_png = summary_plot(rows, cols, d / "summary.png")
     parts = [f'<p class="note">{len(records)} runs; mean ± std over seeds (n); #k = rank; ↑ higher is better, ↓ lower. '
              "Click a column header to sort it best-first; click again to reverse.</p>",

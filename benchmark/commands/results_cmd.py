@@ -53,6 +53,9 @@ def register(sub) -> None:
     lb.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
     lb.add_argument("--format", default="md", choices=["md", "csv", "latex", "html", "runs-csv"], help="output format")
     lb.add_argument("--out", default=None, help="write the table to this file instead of the study folder and stdout")
+    lb.add_argument("--rank-by", default=None, metavar="METRIC[.KEY]",
+                    help="the score rows are sorted by, best first, and the best configuration per family is chosen by "
+                         "(default: mig.discrete_mig, dlib's discrete MIG, where the study has it)")
     add_store_arg(lb)
     lb.set_defaults(func=_leaderboard)
 
@@ -65,7 +68,7 @@ def _leaderboard(args) -> int:
     from results.leaderboard import leaderboard_text
 
     d = existing_study_dir(RunStore(args.store), args.study)
-    text = leaderboard_text(d, args.study, args.format)
+    text = leaderboard_text(d, args.study, args.format, args.rank_by)
     if args.out:
         atomic_write_text(args.out, text)
         print(f"wrote {args.out}", file=sys.stderr)

@@ -148,7 +148,8 @@ def _print_summary(study, store, already: int, summary: dict, failures: list, se
         return
     table = outputs[0].read_text().split("\n## ", 1)[0].rstrip().splitlines()
     head = [line for line in table if line.startswith("|")][:8]
-    print("\n".join(["", "top of the leaderboard:", *head, f"  … full table: {outputs[0]}"]))
+    title = table[0].lstrip("# ") if table else "leaderboard"
+    print("\n".join(["", f"top of the {title[0].lower() + title[1:]}:", *head, f"  … full table: {outputs[0]}"]))
     report = next((p for p in outputs if p.name == "index.html"), None)
     if report is not None:
         print(f"report: {report.resolve().as_uri()}")

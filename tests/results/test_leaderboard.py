@@ -233,3 +233,36 @@ def test_non_finite_or_edited_values_are_never_counted_or_ranked(study_dir, bad)
     assert tc["mig.discrete_mig"] is None and "rank.mig.discrete_mig" not in tc
     assert next(r for r in rows if r["family"] == "betavae")["rank.mig.discrete_mig"] == 1
     assert build_leaderboard(study_dir, "t", "md").read_text().count("#1") >= 1
+
+
+def test_rows_are_ranked_by_the_stated_score_in_every_format(study_dir):
+    md = build_leaderboard(study_dir, "t", "md").read_text()
+    assert "ranked by MIG (dlib)" in md.splitlines()[0]
+    fams = [line.split("|")[2].strip() for line in md.split("\n## ")[0].splitlines() if line.startswith("| dsprites")]
+    assert fams == ["betavae", "tcvae", "vae"]  # MIG means 0.40, 0.40 (n = 1), 0.15: best first
+    csv_rows = build_leaderboard(study_dir, "t", "csv").read_text().splitlines()[1:]
+    assert [r.split(",")[1] for r in csv_rows] == ["betavae", "tcvae", "vae"]
+    from results.leaderboard import leaderboard_text
+
+    by_tc = leaderboard_text(study_dir, "t", "html", rank_by="unsupervised")  # lower is better: betavae 0.6, tcvae 2.5, vae 2.0
+    import re
+
+    assert re.findall(r"<td>\s*dsprites\s*</td>\s*<td>\s*(\w+)\s*</td>", by_tc) == ["betavae", "vae", "tcvae"]
+    with pytest.raises(ValueError, match="--rank-by 'nope' is not a column"):
+        leaderboard_text(study_dir, "t", "md", rank_by="nope")
+
+
+def test_a_collapsed_configuration_is_flagged_and_never_ranked_on_lower_is_better(study_dir):
+    for p in study_dir.glob("*/result.json"):
+        rec = json.loads(p.read_text())
+        if rec["cell"]["config"]["model"] == "vae":  # both VAE seeds encode nothing; give them the smallest TC
+            rec["metrics"]["elbo_decomposition"] = metric("mutual_information", 0.0)
+            rec["metrics"]["unsupervised"]["values"]["gaussian_total_correlation"] = 0.0
+            p.write_text(json.dumps(rec))
+    rows, _ = aggregate(load_records(study_dir))
+    vae = next(r for r in rows if r["family"] == "vae")
+    assert vae["collapsed"] and "rank.unsupervised.gaussian_total_correlation" not in vae
+    assert next(r for r in rows if r["family"] == "betavae")["rank.unsupervised.gaussian_total_correlation"] == 1
+    import re
+
+    assert re.search(r"\| vae +\| — \(collapsed\) +\|", build_leaderboard(study_dir, "t", "md").read_text())

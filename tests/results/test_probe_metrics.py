@@ -25,7 +25,7 @@ def test_probe_metrics_page_rebuilds_byte_identically(tmp_path):
     paths = build_probe_metrics_page(study, "cpu2")
     assert [p.name for p in paths] == [PAGE, FIGURE]
     assert (study / PAGE).read_bytes() == (PUBLISHED / PAGE).read_bytes()
-    from results.probe_metrics import _encodes
+    from results.records import encodes_image as _encodes
     from results.records import load_records
 
     text = (study / PAGE).read_text()
