@@ -6,13 +6,12 @@ warning naming the file; older schemas are upgraded in :func:`upgrade`.
 
 from __future__ import annotations
 
-import math
-
 import json
+import math
 import warnings
 from pathlib import Path
 
-from core.layout import RESULT, SCHEMA_VERSION
+from core.layout import RESULT, SCHEMA_VERSION, STUDY
 
 
 def upgrade(record: dict, path: Path) -> dict | None:
@@ -24,10 +23,23 @@ def upgrade(record: dict, path: Path) -> dict | None:
     return None
 
 
+def _study_name(study_dir: Path) -> str | None:
+    """The study's name from its ``study.json`` (None without one)."""
+    try:
+        name = json.loads((study_dir / STUDY).read_text(encoding="utf-8")).get("study")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return name if isinstance(name, str) else None
+
+
 def load_records(study_dir: str | Path, include_failed: bool = False) -> list[dict]:
     """All usable records of a study folder, sorted by cell index (deterministic order)."""
     out = []
+    study_name = _study_name(Path(study_dir))
     for path in sorted(Path(study_dir).glob(f"*/{RESULT}")):
+        if path.parent.is_symlink() or path.is_symlink():
+            warnings.warn(f"{path}: a link, not a cell's own record; skipped (remove the link)", stacklevel=2)
+            continue
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -38,6 +50,13 @@ def load_records(study_dir: str | Path, include_failed: bool = False) -> list[di
             continue
         rec = upgrade(rec, path)
         if rec is None:
+            continue
+        if rec.get("cell_hash") != path.parent.name:  # a backup copy (CELL.bak) or a record copied into another cell
+            warnings.warn(f"{path}: the record of cell {rec.get('cell_hash')!r} in folder {path.parent.name!r} (a copy?); "
+                          "skipped — only a cell's own folder counts", stacklevel=2)
+            continue
+        if study_name and rec.get("study") not in (None, study_name):
+            warnings.warn(f"{path}: a record of study {rec.get('study')!r} in study {study_name!r}; skipped", stacklevel=2)
             continue
         if rec.get("status") != "complete" and not include_failed:
             continue

@@ -266,3 +266,25 @@ def test_a_collapsed_configuration_is_flagged_and_never_ranked_on_lower_is_bette
     import re
 
     assert re.search(r"\| vae +\| — \(collapsed\) +\|", build_leaderboard(study_dir, "t", "md").read_text())
+
+
+def test_copies_links_and_foreign_records_are_not_counted(study_dir):
+    """A backup copy of a cell folder, a record copied into another cell's folder, a symlinked cell and
+    another study's record: each skipped with a warning; the real cells count once."""
+    cells = sorted(p.parent for p in study_dir.glob("*/result.json"))
+    (study_dir / "study.json").write_text(json.dumps({"study": "t", "cells": []}))
+    shutil.copytree(cells[0], study_dir / f"{cells[0].name}.bak")
+    fake = study_dir / "ffffffffffffffff"
+    fake.mkdir()
+    shutil.copy(cells[1] / "result.json", fake / "result.json")
+    (study_dir / "linked").symlink_to(cells[2], target_is_directory=True)
+    foreign = json.loads((cells[3] / "result.json").read_text())
+    foreign.update(study="other", cell_hash="eeeeeeeeeeeeeeee")
+    (study_dir / "eeeeeeeeeeeeeeee").mkdir()
+    (study_dir / "eeeeeeeeeeeeeeee" / "result.json").write_text(json.dumps(foreign))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        records = load_records(study_dir)
+    assert sorted(r["cell_hash"] for r in records) == sorted(c.name for c in cells)
+    text = " ".join(str(w.message) for w in caught)
+    assert "(a copy?)" in text and "a link" in text and "study 'other'" in text
