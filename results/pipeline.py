@@ -14,10 +14,11 @@ from core.layout import PROBE_CODES, TRAVERSALS
 
 from .calibration import build_calibration
 from .leaderboard import build_leaderboard
-from .plots import kl_curves_plot, tradeoff_plot, traversal_figure
+from .plots import kl_curves_plot, tradeoff_plot
 from .records import best_run, family_label, load_records, metric_value, run_label
 from .report import build_report
 from .stability_report import build_stability
+from .traversals import traversal_figure
 from .udr_report import build_udr
 
 

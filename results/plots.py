@@ -241,14 +241,3 @@ def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
     fig.tight_layout()
     return _save(fig, Path(path))
 
-
-def traversal_figure(image: str | Path, path: str | Path, title: str) -> Path:
-    """A run's stored traversal grid with a title naming the run."""
-    grid = plt.imread(str(image))
-    h, w = grid.shape[:2]
-    fig, ax = plt.subplots(figsize=(max(6.0, w / 110), h / 110 + 0.9))
-    ax.imshow(grid, interpolation="nearest")
-    ax.set_axis_off()
-    ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    return _save(fig, Path(path))
