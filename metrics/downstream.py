@@ -74,12 +74,12 @@ def fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, pr
         model = _logistic_regression_cv()
     else:
         raise ValueError(f"unknown downstream predictor {predictor!r}; use one of {', '.join(PREDICTORS)}")
+    from sklearn.exceptions import ConvergenceWarning
+
     with warnings.catch_warnings():
         # lbfgs stops at 100 iterations as in the reference (ConvergenceWarning); scikit-learn's
         # announcements of future defaults concern arguments the protocol pins
         warnings.simplefilter("ignore", category=FutureWarning)
-        from sklearn.exceptions import ConvergenceWarning
-
         warnings.simplefilter("ignore", category=ConvergenceWarning)
         model.fit(x_train, y_train)
     return model.predict(x_train), model.predict(x_test)
@@ -166,19 +166,21 @@ def _directions(sizes=(10, 100, 1_000, 10_000)):
 
 _DEFAULTS = ro(num_train=(10, 100, 1_000, 10_000), num_test=5_000, batch_size=16)
 _QUICK = ro(num_train=(10, 100, 1_000), num_test=1_000)
+_PROTOCOL = ("Locatello et al. 2019 as disentanglement_lib compute_downstream_task with {bound}: mean codes, per factor "
+             "{fit} at each training size, accuracy on 5,000 held-out points shared by the sizes; mean_test_accuracy is the "
+             "largest size's")
+
+
+def _spec(predictor: str, bound: str, fit: str, label: str, model: str) -> MetricSpec:
+    """One downstream metric: the shared protocol, defaults and value names with its predictor."""
+    return MetricSpec(f"downstream_{predictor}", "mean_test_accuracy", _directions(), VERSION, _PROTOCOL.format(bound=bound, fit=fit),
+                      _DEFAULTS, _runner(predictor), quick=_QUICK, label=f"downstream accuracy ({label})",
+                      definition=f"test accuracy of {model} predicting each factor from the codes (Locatello et al. 2019)")
+
+
 SPECS = (
-    MetricSpec("downstream_logistic_regression", "mean_test_accuracy", _directions(), VERSION,
-               "Locatello et al. 2019 as disentanglement_lib compute_downstream_task with logistic_regression_cv: mean codes, "
-               "per factor LogisticRegressionCV(Cs=10, cv=KFold(5), accuracy) at each training size, accuracy on 5,000 "
-               "held-out points shared by the sizes; mean_test_accuracy is the largest size's",
-               _DEFAULTS, _runner("logistic_regression"), quick=_QUICK,
-               label="downstream accuracy (logistic regression)",
-               definition="test accuracy of a cross-validated logistic regression predicting each factor from the codes (Locatello et al. 2019)"),
-    MetricSpec("downstream_boosted_trees", "mean_test_accuracy", _directions(), VERSION,
-               "Locatello et al. 2019 as disentanglement_lib compute_downstream_task with gradient_boosting_classifier: mean "
-               "codes, per factor GradientBoostingClassifier defaults (seeded RandomState; metrics.sklearn_gbt, bit-equal to "
-               "scikit-learn) at each training size, accuracy on 5,000 held-out points shared by the sizes",
-               _DEFAULTS, _runner("boosted_trees"), quick=_QUICK,
-               label="downstream accuracy (boosted trees)",
-               definition="test accuracy of gradient-boosted trees predicting each factor from the codes (Locatello et al. 2019)"),
+    _spec("logistic_regression", "logistic_regression_cv", "LogisticRegressionCV(Cs=10, cv=KFold(5), accuracy)",
+          "logistic regression", "a cross-validated logistic regression"),
+    _spec("boosted_trees", "gradient_boosting_classifier", "GradientBoostingClassifier defaults (seeded RandomState; "
+          "metrics.sklearn_gbt, bit-equal to scikit-learn)", "boosted trees", "gradient-boosted trees"),
 )
