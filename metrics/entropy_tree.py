@@ -20,6 +20,9 @@ nearby samples from one set of Taylor coefficients each under a checked error bo
 latents, where pruning skips little, included); only the samples it leaves — isolated ones, in the
 tails — are summed directly here.
 
+The joint entropy of codes with little information, where every box reaches the cut-off, goes to the
+dense matrix-product kernel of :mod:`metrics.entropy_gemm` instead (chosen from a pilot's leaf count).
+
 Protocol: ``docs/metrics.md#mig-chens-full-dataset-protocol``.
 """
 
@@ -31,48 +34,14 @@ import numpy as np
 from numba import njit, prange
 
 from .entropy import CUTOFF, LOG_2PI, POW2_NEG, TAYLOR, _exp_neg
+from .entropy_boxes import boxes as _boxes, kd_order
+from .entropy_gemm import lse_joint_gemm
 from .entropy_hermite import lse_hermite
 
-LEAF = 32  # rows per leaf
+from .entropy_boxes import LEAF  # rows per leaf
 GROUP = 32  # leaves per group
-
-
-def _boxes(mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray, size: int):
-    """Per consecutive run of ``size`` rows: (lo, hi, cmax, hmin), each (B, D)."""
-    n, d = mu.shape
-    b = -(-n // size)
-    pad = b * size - n
-
-    def padded(a, fill):
-        return np.concatenate([a, np.full((pad, d), fill)]).reshape(b, size, d)
-
-    lo = padded(mu, np.inf).min(1)
-    hi = padded(mu, -np.inf).max(1)
-    cmax = padded(const, -np.inf).max(1)
-    hmin = padded(half_iv, np.inf).min(1)
-    return lo, hi, cmax, hmin
-
-
-def kd_order(mu: np.ndarray, half_iv: np.ndarray, leaf: int = LEAF) -> np.ndarray:
-    """A permutation of the rows that keeps nearby posterior means together: split each node at the
-    median of its widest dimension (width measured in posterior standard deviations) down to ``leaf``
-    rows. Split points are multiples of ``leaf``, so every leaf and group is a subtree."""
-    scale = np.sqrt(np.median(half_iv, axis=0))  # ≈ 1 / (√2·σ) per dimension
-    order = np.arange(len(mu))
-    stack = [(0, len(mu))]
-    while stack:
-        lo, hi = stack.pop()
-        if hi - lo <= leaf:
-            continue
-        rows = order[lo:hi]
-        sub = mu[rows]
-        spread = (sub.max(0) - sub.min(0)) * scale
-        dim = int(np.argmax(spread))
-        half = max(leaf, ((hi - lo) // 2) // leaf * leaf)
-        part = np.argpartition(sub[:, dim], half)
-        order[lo:hi] = rows[part]
-        stack += [(lo, lo + half), (lo + half, hi)]
-    return order
+PILOT = 64  # samples through the tree before choosing it or the dense kernel for the joint entropy
+DENSE_ABOVE = 0.1  # fraction of leaves summed above which the dense kernel is faster (≈ 10× per term, measured)
 
 
 @njit(inline="always", fastmath=True)
@@ -101,12 +70,12 @@ def _leaf_terms(z, s, mu_t, const_t, half_iv_t, start, stop, buf):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def _lse_tree(z, mu_t, const_t, half_iv_t, leaf_box, group_box, leaf, group, out, pow2_neg, c):
+def _lse_tree(z, mu_t, const_t, half_iv_t, leaf_box, group_box, leaf, group, out, visits, pow2_neg, c):
     """out[s] = logsumexp_n Σ_d log q(z[s, d] | x_n) over rows in box order; boxes are (lo, hi, cmax, hmin).
 
     Pass 1 finds the exact maximum by branch and bound (groups in decreasing order of their bound,
     stopping when no bound can beat the best term so far); pass 2 sums the leaves whose bound reaches
-    the cut-off below it."""
+    the cut-off below it (``visits[s]``: how many)."""
     n = mu_t.shape[1]
     l_lo, l_hi, l_cmax, l_hmin = leaf_box
     g_lo, g_hi, g_cmax, g_hmin = group_box
@@ -136,6 +105,7 @@ def _lse_tree(z, mu_t, const_t, half_iv_t, leaf_box, group_box, leaf, group, out
             for b in range(g * group, min(n_leaves, (g + 1) * group)):
                 if _bound(z, s, l_lo, l_hi, l_cmax, l_hmin, b) < floor:
                     continue
+                visits[s] += 1
                 start, stop = b * leaf, min(n, (b + 1) * leaf)
                 _leaf_terms(z, s, mu_t, const_t, half_iv_t, start, stop, buf)
                 for k in range(stop - start):
@@ -189,15 +159,37 @@ def _lse_sorted(z, mu, const, half_iv, leaf_box, group_box, leaf, group, out, po
 
 
 def _lse_joint(z: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> np.ndarray:
-    """logsumexp over rows of Σ_d log q(z_d | x_n) for each sample (rows in k-d order)."""
+    """logsumexp over rows of Σ_d log q(z_d | x_n) for each sample (rows in k-d order).
+
+    The first ``PILOT`` samples go through the pruned tree, counting the leaves it must sum. Where it
+    sums more than ``DENSE_ABOVE`` of them on average (codes with little information, whose posteriors
+    all overlap), pruning cannot pay and the remaining samples go to the dense matrix-product kernel of
+    :mod:`metrics.entropy_gemm` (equal to the reference to ≈ 1e-10), else through the tree. The choice
+    depends on the codes only, so it is the same on every run."""
     order = kd_order(mu, half_iv)
     mu, const, half_iv = (a[order] for a in (mu, const, half_iv))
+    z = np.ascontiguousarray(z)
+    pilot = min(PILOT, len(z))
+    out = np.empty(len(z))
+    visits = _tree(z[:pilot], mu, const, half_iv, out[:pilot])
+    if len(z) > pilot:
+        if visits.mean() > DENSE_ABOVE * -(-len(mu) // LEAF):
+            out[pilot:] = lse_joint_gemm(z[pilot:], mu, const, half_iv)[0]
+        else:
+            _tree(np.ascontiguousarray(z[pilot:]), mu, const, half_iv, out[pilot:])
+    return out
+
+
+def _tree(z: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray, out: np.ndarray) -> np.ndarray:
+    """The pruned tree over rows already in k-d order: fills ``out`` (S,), returns the leaves summed per sample."""
     leaf_box = _boxes(mu, const, half_iv, LEAF)
     group_box = _boxes(mu, const, half_iv, LEAF * GROUP)
-    out = np.empty(len(z))
-    _lse_tree(np.ascontiguousarray(z), *(np.ascontiguousarray(a.T) for a in (mu, const, half_iv)), leaf_box, group_box,
-              LEAF, GROUP, out, POW2_NEG, TAYLOR)
-    return out
+    visits = np.zeros(len(z), dtype=np.int64)
+    res = np.empty(len(z))
+    _lse_tree(z, *(np.ascontiguousarray(a.T) for a in (mu, const, half_iv)), leaf_box, group_box,
+              LEAF, GROUP, res, visits, POW2_NEG, TAYLOR)
+    out[:] = res
+    return visits
 
 
 def _lse_marginal(x: np.ndarray, mu: np.ndarray, const: np.ndarray, half_iv: np.ndarray) -> np.ndarray:

@@ -9,7 +9,8 @@ from scipy.special import logsumexp
 
 from metrics.entropy import CUTOFF, POW2_NEG, TAYLOR, _exp_neg, entropies, entropies_dense, sample_posterior
 from metrics.entropy_hermite import CRAMER, MAGNITUDE, MIN_BOX, ORDER, R_STEP, TAIL, TOLERANCE, lse_hermite
-from metrics.entropy_tree import LEAF, _boxes, kd_order
+from metrics.entropy_boxes import LEAF, kd_order
+from metrics.entropy_boxes import boxes as _boxes
 
 
 def _dense(z, mu, logvar):
