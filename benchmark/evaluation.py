@@ -20,6 +20,12 @@ from .config import RunConfig
 from .studies import Cell, Study
 
 
+def own_model(model) -> bool:
+    """Whether ``model`` is one of the suite's own families (``models/``), whose eval-mode encoder keeps no
+    state between calls: its grid may be encoded in parallel batches. A submission's is not assumed so."""
+    return type(model).__module__.split(".")[0] == "models"
+
+
 def score_model(cell: Cell, model, config: RunConfig, eval_seed: int | None = None,
                 metrics: tuple[str, ...] | None = None) -> dict:
     """Score ``model`` (in eval mode, on its device) with the cell's metrics (``eval_seed`` overrides the
@@ -27,7 +33,7 @@ def score_model(cell: Cell, model, config: RunConfig, eval_seed: int | None = No
     from datasets import get_dataset
     from metrics import evaluate, torch_representation
 
-    rep, posterior = torch_representation(model.encode, next(model.parameters()).device)
+    rep, posterior = torch_representation(model.encode, next(model.parameters()).device, parallel_safe=own_model(model))
     ds = get_dataset(config.dataset, config.data_path)
     overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
     seed = cell.eval_seed if eval_seed is None else eval_seed
@@ -162,7 +168,7 @@ def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib
     config, model = load_trained_model(run, device=str(dev))
     ds = get_dataset(config.dataset, config.data_path)
     names = metric_names(metrics, ds)
-    rep, posterior = torch_representation(model.encode, dev)
+    rep, posterior = torch_representation(model.encode, dev, parallel_safe=own_model(model))
     t0 = time.perf_counter()
     results = evaluate(rep, ds, names, seed=seed, preset=preset, posterior_fn=posterior, code_path=code_path)
     encode_s = next((r["grid_encode_seconds"] for r in results.values() if "grid_encode_seconds" in r), 0.0)

