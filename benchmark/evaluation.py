@@ -38,7 +38,9 @@ def score_model(cell: Cell, model, config: RunConfig, eval_seed: int | None = No
     overrides = {m: dict(kv) for m, kv in cell.metric_overrides}
     seed = cell.eval_seed if eval_seed is None else eval_seed
     names = cell.metrics if metrics is None else metrics
-    return evaluate(rep, ds, names, seed=seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides)
+    # per-factor fits (DCI, SAP, explicitness) on the cell's cores: the numbers do not depend on the workers
+    return evaluate(rep, ds, names, seed=seed, preset=cell.metric_preset, posterior_fn=posterior, overrides=overrides,
+                    n_jobs=max(1, cell.threads))
 
 
 def evaluate_cell(cell: Cell, out_dir: Path, eval_seed: int | None = None, *, step: int | None = None,
@@ -141,7 +143,7 @@ def metric_names(spec: str | None, dataset) -> tuple[str, ...]:
 
 
 def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib", seed: int = 0, code_path: str = "auto",
-                        device: str = "auto") -> dict:
+                        device: str = "auto", n_jobs: int = 1) -> dict:
     """Score the trained model of a run folder; nothing in the folder changes. One-line errors for a
     folder that is missing, is not a run, or holds an unfinished run."""
     import time
@@ -170,7 +172,7 @@ def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib
     names = metric_names(metrics, ds)
     rep, posterior = torch_representation(model.encode, dev, parallel_safe=own_model(model))
     t0 = time.perf_counter()
-    results = evaluate(rep, ds, names, seed=seed, preset=preset, posterior_fn=posterior, code_path=code_path)
+    results = evaluate(rep, ds, names, seed=seed, preset=preset, posterior_fn=posterior, code_path=code_path, n_jobs=n_jobs)
     encode_s = next((r["grid_encode_seconds"] for r in results.values() if "grid_encode_seconds" in r), 0.0)
     return {"run": str(run), "dataset": config.dataset, "config_hash": config.content_hash(), "preset": preset, "seed": seed,
             "metrics": results, "encode_seconds": encode_s, "total_seconds": round(time.perf_counter() - t0, 3)}

@@ -2,8 +2,29 @@
 
 from __future__ import annotations
 
+import argparse
 import errno
+import os
 from pathlib import Path
+
+
+def available_cores() -> int:
+    """The cores this process may run on (its affinity mask: a Slurm or cgroup share, not the machine)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def positive_int(text: str) -> int:
+    """argparse type: an integer ≥ 1 (``--jobs -3`` is refused, not taken as 'as many as possible')."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number; give an integer ≥ 1") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1; give an integer ≥ 1")
+    return value
 
 
 def add_store_arg(p) -> None:

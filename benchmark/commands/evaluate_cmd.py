@@ -7,7 +7,7 @@ import sys
 
 from core.io import dumps_json
 
-from .common import add_store_arg
+from .common import add_store_arg, available_cores, positive_int
 
 
 def register(sub) -> None:
@@ -25,7 +25,7 @@ def register(sub) -> None:
     p.add_argument("--metrics", default=None, help="comma-separated metric names (default: every metric the codes allow)")
     p.add_argument("--seed", type=int, default=0, help="metric seed")
     p.add_argument("--preset", default="dlib", choices=["dlib", "quick"], help="dlib: disentanglement_lib study budgets; quick: smaller samples")
-    p.add_argument("--jobs", type=int, default=1, help="parallel workers for per-factor fits (DCI, SAP, explicitness)")
+    p.add_argument("--jobs", type=positive_int, default=1, help="parallel workers for per-factor fits (DCI, SAP, explicitness)")
     p.add_argument("--full", action="store_true", help="print full records (protocol, settings, versions, timings), not only values")
     p.set_defaults(func=_evaluate_codes)
 
@@ -55,6 +55,8 @@ def register(sub) -> None:
     e.add_argument("--code-path", default="auto", choices=["auto", "table", "render"],
                    help="table: encode the factor grid once; render: encode each metric's samples; auto: whichever encodes fewer")
     e.add_argument("--device", default="auto", help="auto (--run: CUDA if present; --encoder: where its weights live, else CUDA if present), cpu, cuda, cuda:N")
+    e.add_argument("--jobs", type=positive_int, default=available_cores(),
+                   help="--run: parallel workers for per-factor fits (DCI, SAP, explicitness); the values do not depend on it")
     e.add_argument("--study", default="quick", help="--encoder: study whose leaderboard lists the result")
     add_store_arg(e)
     e.set_defaults(func=_evaluate)
@@ -134,7 +136,7 @@ def _evaluate(args) -> int:
     if args.run:
         from benchmark.evaluation import evaluate_run_folder
 
-        result = evaluate_run_folder(args.run, args.metrics, args.preset, args.seed, args.code_path, args.device)
+        result = evaluate_run_folder(args.run, args.metrics, args.preset, args.seed, args.code_path, args.device, args.jobs)
         print(dumps_json(result, sort_keys=True, indent=1))
         return 0
     if not args.dataset:

@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from .common import add_store_arg
+from .common import add_store_arg, positive_int
 
 
 def register(sub) -> None:
@@ -18,7 +18,7 @@ def register(sub) -> None:
         "rebuilds the leaderboard and plots. Safe to run twice at once on the same store (cells are claimed).",
     )
     p.add_argument("--study", default="quick", help="study name (see `python -m benchmark studies`)")
-    p.add_argument("--jobs", type=int, default=None, help="parallel cells (default: cores ÷ threads per cell; GPUs × --cells-per-gpu where GPUs are visible; slurm: 200 array tasks at once)")
+    p.add_argument("--jobs", type=positive_int, default=None, help="parallel cells (default: cores ÷ threads per cell; GPUs × --cells-per-gpu where GPUs are visible; slurm: 200 array tasks at once)")
     p.add_argument("--executor", default="local", help="local (process pool), slurm (submitit), dask (distributed)")
     p.add_argument("--filter", default=None, help="only cells matching e.g. model=betavae,seed=0 (keys: dataset, model, seed, index, any hyper-parameter)")
     p.add_argument("--dry-run", action="store_true", help="list what would run, run nothing")
@@ -33,7 +33,7 @@ def register(sub) -> None:
     p.add_argument("--mem", default=None, help="Slurm memory per task, sbatch syntax (16G, 4000M)")
     p.add_argument("--slurm-option", action="append", default=None, metavar="KEY=VALUE",
                    help="any other sbatch option, repeatable: account=myproj, qos=normal, constraint=a100")
-    p.add_argument("--cells-per-gpu", type=int, default=None, help="cells side by side on one GPU (local pool and dask; default: "
+    p.add_argument("--cells-per-gpu", type=positive_int, default=None, help="cells side by side on one GPU (local pool and dask; default: "
                    "one per 8 GiB of GPU memory, 1-4); --jobs defaults to GPUs × this when GPUs are visible")
     add_store_arg(p)
     p.set_defaults(func=_run)

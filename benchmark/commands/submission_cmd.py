@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_store_arg
+from .common import add_store_arg, positive_int
 
 
 def register(sub) -> None:
@@ -23,7 +23,7 @@ def register(sub) -> None:
                        "study's leaderboard, plots and report, marked as a submission with its metadata.")
     s.add_argument("path", help="the submission .py file")
     s.add_argument("--study", default="quick", help="study whose protocol to use")
-    s.add_argument("--jobs", type=int, default=None, help="parallel cells")
+    s.add_argument("--jobs", type=positive_int, default=None, help="parallel cells")
     add_store_arg(s)
     s.set_defaults(func=_submit)
 

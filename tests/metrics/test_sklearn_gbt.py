@@ -176,3 +176,15 @@ def test_equal_on_encoder_codes_of_rendered_dsprites():
         codes = build_model("conv", 1, 10).eval().encode(ds.observations(f))[0].numpy()
     for j in range(f.shape[1]):
         _assert_same(codes[:1000], f[:1000, j], codes[1000:], random_state=j)
+
+
+def test_dci_values_do_not_depend_on_the_workers():
+    """Per-factor fits in 1 or 2 worker processes: the same importances and accuracies, bit for bit."""
+    rng = np.random.default_rng(7)
+    factors = rng.integers(0, [3, 5, 4], size=(400, 3))
+    codes = np.round(factors @ rng.normal(size=(3, 4)) + rng.normal(0, 0.3, (400, 4)), 2)  # ties included
+    args = (codes[:300], factors[:300], codes[300:], factors[300:])
+    one = dci.importance_matrix(*args, seed=3, n_jobs=1)
+    two = dci.importance_matrix(*args, seed=3, n_jobs=2)
+    for a, b in zip(one, two):
+        assert np.array_equal(a, b)

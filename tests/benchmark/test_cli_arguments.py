@@ -1,0 +1,29 @@
+"""Command-line arguments that must be refused before any work starts."""
+
+import pytest
+
+from benchmark.cli import main
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["run", "--study", "smoke", "--jobs", "-3"], "argument --jobs: -3 is below 1"),
+    (["run", "--study", "smoke", "--jobs", "0"], "argument --jobs: 0 is below 1"),
+    (["evaluate-codes", "x.npz", "--jobs", "abc"], "'abc' is not a whole number"),
+    (["evaluate", "--run", "x", "--jobs", "-1"], "argument --jobs: -1 is below 1"),
+    (["run", "--study", "smoke", "--cells-per-gpu", "0"], "argument --cells-per-gpu: 0 is below 1"),
+    (["datasets", "show", "tiny", "--columns", "0"], "argument --columns: 0 is below 1"),
+])
+def test_counts_below_one_are_refused(argv, message, capsys):
+    with pytest.raises(SystemExit) as exc:
+        main(argv)
+    assert exc.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_evaluate_jobs_defaults_to_the_cores_this_process_may_use():
+    import os
+
+    from benchmark.cli import build_parser
+
+    args = build_parser().parse_args(["evaluate", "--run", "x"])
+    assert args.jobs == len(os.sched_getaffinity(0))
