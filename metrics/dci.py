@@ -6,8 +6,9 @@ Per factor j, a ``GradientBoostingClassifier`` with the library defaults (100 st
 Disentanglement = Σ_i ρ_i (1 − H_K(R[i, :])), ρ_i = Σ_j R[i, j] / Σ R; completeness = Σ_j ρ_j
 (1 − H_D(R[:, j])); informativeness = mean accuracy over factors (train and test; dlib calls them
 ``train_loss``/``test_loss``). The reference leaves the trees' tie-breaking to numpy's global RNG;
-we pass a seeded ``RandomState`` per factor, so DCI is reproducible from the metric seed. Factors are
-fitted in parallel (joblib processes); the fitted models and numbers do not depend on the workers.
+we pass a seeded ``RandomState`` per factor, so DCI is reproducible from the metric seed. With ``n_jobs``
+> 1 the mirror grows each boosting stage's trees (one per class) in parallel threads, scikit-learn's
+fit runs factors in parallel processes; the fitted models and numbers do not depend on the workers.
 
 Engines (the numbers of the first two are identical):
 
@@ -41,14 +42,15 @@ def default_engine() -> str:
     return "mirror" if sklearn_gbt.mirrors_installed_sklearn() else "sklearn"
 
 
-def _fit_factor(x_train, y_train, x_test, y_test, seed: int, engine: str):
+def _fit_factor(x_train, y_train, x_test, y_test, seed: int, engine: str, threads: int = 1):
     """Importances and train/test accuracy of ``GradientBoostingClassifier(random_state=RandomState(seed))``."""
     if engine == "sklearn":
         model = GradientBoostingClassifier(random_state=np.random.RandomState(seed))
         model.fit(x_train, y_train)
         imp, pred_train, pred_test = model.feature_importances_, model.predict(x_train), model.predict(x_test)
     else:
-        imp, pred_train, pred_test = sklearn_gbt.fit_gbt(x_train, y_train, x_test, random_state=seed, exact_ties=engine == "mirror")
+        imp, pred_train, pred_test = sklearn_gbt.fit_gbt(x_train, y_train, x_test, random_state=seed, exact_ties=engine == "mirror",
+                                                         threads=threads)
     return np.abs(imp), float(np.mean(pred_train == y_train)), float(np.mean(pred_test == y_test))
 
 
@@ -62,10 +64,14 @@ def importance_matrix(codes_train, factors_train, codes_test, factors_test, seed
     k = factors_train.shape[1]
     seeds = np.random.default_rng(seed).integers(2**31 - 1, size=k)
     by_size = sorted(range(k), key=lambda j: -len(np.unique(factors_train[:, j])))
-    done = Parallel(n_jobs=n_jobs)(
-        delayed(_fit_factor)(codes_train, factors_train[:, j], codes_test, factors_test[:, j], int(seeds[j]), engine)
-        for j in by_size
-    )
+    if engine == "sklearn":  # scikit-learn's own fit: factors in parallel processes
+        done = Parallel(n_jobs=n_jobs)(
+            delayed(_fit_factor)(codes_train, factors_train[:, j], codes_test, factors_test[:, j], int(seeds[j]), engine)
+            for j in by_size
+        )
+    else:  # the mirror: one factor at a time, each stage's trees (one per class) in n_jobs threads
+        done = [_fit_factor(codes_train, factors_train[:, j], codes_test, factors_test[:, j], int(seeds[j]), engine, n_jobs)
+                for j in by_size]
     out = [None] * k
     for j, res in zip(by_size, done):
         out[j] = res

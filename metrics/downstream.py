@@ -54,18 +54,18 @@ def _logistic_regression_cv():
 
 
 def fit_predict(x_train: np.ndarray, y_train: np.ndarray, x_test: np.ndarray, predictor: str,
-                seed: int | np.random.RandomState = 0) -> tuple[np.ndarray, np.ndarray]:
+                seed: int | np.random.RandomState = 0, threads: int = 1) -> tuple[np.ndarray, np.ndarray]:
     """Predictions (n_train,), (n_test,) of ``predictor`` fitted on codes x_train (n, D) → labels y_train (n,).
 
     ``seed`` seeds the boosted trees' tie-breaking (a ``RandomState`` is drawn from as scikit-learn
-    would, so a shared stream can be replayed). A single-class training sample predicts that class
-    (the reference classifiers raise)."""
+    would, so a shared stream can be replayed; ``threads``: the mirror's parallel trees, same fit). A
+    single-class training sample predicts that class (the reference classifiers raise)."""
     classes = np.unique(y_train)
     if len(classes) < 2:
         return np.full(len(x_train), classes[0]), np.full(len(x_test), classes[0])
     if predictor == "boosted_trees":
         if sklearn_gbt.mirrors_installed_sklearn():
-            _, pred_train, pred_test = sklearn_gbt.fit_gbt(x_train, y_train, x_test, random_state=seed)
+            _, pred_train, pred_test = sklearn_gbt.fit_gbt(x_train, y_train, x_test, random_state=seed, threads=threads)
             return pred_train, pred_test
         from sklearn.ensemble import GradientBoostingClassifier
 
@@ -92,8 +92,11 @@ def factor_accuracies(codes_train, factors_train, codes_test, factors_test, pred
     Factor k's classifier gets seed ``default_rng(seed).integers(2**31 - 1, size=K)[k]``."""
     k = factors_train.shape[1]
     seeds = np.random.default_rng(seed).integers(2**31 - 1, size=k)
-    fits = Parallel(n_jobs=n_jobs)(
-        delayed(fit_predict)(codes_train, factors_train[:, j], codes_test, predictor, int(seeds[j])) for j in range(k))
+    if predictor == "boosted_trees" and sklearn_gbt.mirrors_installed_sklearn():  # parallel trees inside each fit
+        fits = [fit_predict(codes_train, factors_train[:, j], codes_test, predictor, int(seeds[j]), n_jobs) for j in range(k)]
+    else:
+        fits = Parallel(n_jobs=n_jobs)(
+            delayed(fit_predict)(codes_train, factors_train[:, j], codes_test, predictor, int(seeds[j])) for j in range(k))
     train = np.array([np.mean(p == factors_train[:, j]) for j, (p, _) in enumerate(fits)])
     test = np.array([np.mean(p == factors_test[:, j]) for j, (_, p) in enumerate(fits)])
     single = sum(len(np.unique(factors_train[:, j])) < 2 for j in range(k))

@@ -36,7 +36,7 @@ from __future__ import annotations
 
 import numpy as np
 import sklearn
-from numba import njit
+from numba import config, get_num_threads, njit, prange, set_num_threads
 
 VERIFIED_SKLEARN = ("1.9.",)
 FEATURE_THRESHOLD = np.float32(1e-7)  # scikit-learn's minimum gap between sorted values for a split; float32 sums
@@ -538,13 +538,12 @@ def _apply(x, feature, threshold, left, right, out):
         out[i] = node
 
 
-@njit(cache=True)
-def _fit_stage(x, order, dup, tie_prone, neg_g, targets, n_classes, seeds, learning_rate, raw, x_test, raw_test,
-               importances, has_split, work_perm, samples, fv, goes_left, tmp, harm, leaf_of, leaf_test,
-               buf_g, buf_h):
-    """One boosting stage: a tree per column of ``neg_g`` (n, T); raw (n, T) and raw_test updated in
-    place; each tree's unnormalised importances into importances (T, F), has_split[t] = node count > 1."""
-    n_trees = neg_g.shape[1]
+@njit(cache=True, nogil=True)
+def _fit_tree(k, x, order, dup, tie_prone, neg_g, targets, n_classes, seeds, learning_rate, raw, x_test, raw_test,
+              importances, has_split, work_perm, samples, fv, goes_left, tmp, harm, leaf_of, leaf_test, buf_g, buf_h):
+    """Tree k of a stage, on column k of ``neg_g`` (n, T): raw[:, k] and raw_test[:, k] updated in place, its
+    unnormalised importances into importances[k], has_split[k] = node count > 1. Touches nothing of
+    another tree's, so the trees of a stage may be grown in any order or at once."""
     feature = np.empty(MAX_NODES, np.int64)
     left = np.empty(MAX_NODES, np.int64)
     right = np.empty(MAX_NODES, np.int64)
@@ -553,21 +552,43 @@ def _fit_stage(x, order, dup, tie_prone, neg_g, targets, n_classes, seeds, learn
     n_node = np.empty(MAX_NODES)
     values = np.empty(MAX_NODES)
     y = np.empty(neg_g.shape[0])
-    for k in range(n_trees):
-        for i in range(y.shape[0]):
-            y[i] = neg_g[i, k]
-        work_perm[:, :] = order
-        count = _grow_tree(x, y, dup, tie_prone, seeds[k], work_perm, samples, fv, goes_left, tmp, harm,
-                           feature, threshold, left, right, impurity, n_node, leaf_of)
-        _tree_importances(count, feature, left, right, impurity, n_node, importances[k])
-        has_split[k] = count > 1
-        _newton_leaves(count, left, leaf_of, y, targets[:, k], n_classes, values, buf_g, buf_h)
-        for i in range(raw.shape[0]):
-            raw[i, k] += learning_rate * values[leaf_of[i]]
-        if x_test.shape[1] > 0:
-            _apply(x_test, feature, threshold, left, right, leaf_test)
-            for i in range(raw_test.shape[0]):
-                raw_test[i, k] += learning_rate * values[leaf_test[i]]
+    for i in range(y.shape[0]):
+        y[i] = neg_g[i, k]
+    work_perm[:, :] = order
+    count = _grow_tree(x, y, dup, tie_prone, seeds[k], work_perm, samples, fv, goes_left, tmp, harm,
+                       feature, threshold, left, right, impurity, n_node, leaf_of)
+    _tree_importances(count, feature, left, right, impurity, n_node, importances[k])
+    has_split[k] = count > 1
+    _newton_leaves(count, left, leaf_of, y, targets[:, k], n_classes, values, buf_g, buf_h)
+    for i in range(raw.shape[0]):
+        raw[i, k] += learning_rate * values[leaf_of[i]]
+    if x_test.shape[1] > 0:
+        _apply(x_test, feature, threshold, left, right, leaf_test)
+        for i in range(raw_test.shape[0]):
+            raw_test[i, k] += learning_rate * values[leaf_test[i]]
+
+
+@njit(cache=True)
+def _fit_stage(x, order, dup, tie_prone, neg_g, targets, n_classes, seeds, learning_rate, raw, x_test, raw_test,
+               importances, has_split, work_perm, samples, fv, goes_left, tmp, harm, leaf_of, leaf_test,
+               buf_g, buf_h):
+    """One boosting stage, its trees one after the other in shared work buffers (see :func:`_fit_tree`)."""
+    for k in range(neg_g.shape[1]):
+        _fit_tree(k, x, order, dup, tie_prone, neg_g, targets, n_classes, seeds, learning_rate, raw, x_test, raw_test,
+                  importances, has_split, work_perm, samples, fv, goes_left, tmp, harm, leaf_of, leaf_test, buf_g, buf_h)
+
+
+@njit(cache=True, parallel=True)
+def _fit_stage_parallel(x, order, dup, tie_prone, neg_g, targets, n_classes, seeds, learning_rate, raw, x_test,
+                        raw_test, importances, has_split):
+    """One boosting stage, its trees grown in parallel threads, each in its own work buffers: the same
+    trees, bit for bit, as :func:`_fit_stage` (the trees of a stage share only their inputs)."""
+    n_features, n = x.shape
+    for k in prange(neg_g.shape[1]):
+        _fit_tree(k, x, order, dup, tie_prone, neg_g, targets, n_classes, seeds, learning_rate, raw, x_test, raw_test,
+                  importances, has_split, np.empty((n_features, n), np.int64), np.empty(n, np.int64),
+                  np.empty(n, np.float32), np.empty(n, np.bool_), np.empty(n, np.int64), np.empty(n + 1, np.int64),
+                  np.empty(n, np.int64), np.empty(raw_test.shape[0], np.int64), np.empty(n), np.empty(n))
 
 
 def _duplicate_classes(x32: np.ndarray, y: np.ndarray) -> np.ndarray:
@@ -587,7 +608,7 @@ def _tie_prone(x32t: np.ndarray, order: np.ndarray, dup: np.ndarray) -> np.ndarr
 
 
 def fit_gbt(x_train, y_train, x_test=None, *, random_state: int | np.random.RandomState = 0, n_estimators: int = 100,
-            learning_rate: float = 0.1, exact_ties: bool = True):
+            learning_rate: float = 0.1, exact_ties: bool = True, threads: int = 1):
     """``GradientBoostingClassifier(random_state=np.random.RandomState(random_state))`` fitted on
     (n, F) codes and labels: returns (feature_importances_, predict(x_train), predict(x_test) or None),
     equal to scikit-learn's. A ``RandomState`` instance is drawn from as scikit-learn would (one
@@ -597,7 +618,10 @@ def fit_gbt(x_train, y_train, x_test=None, *, random_state: int | np.random.Rand
     ``exact_ties=False`` skips the introsort simulation and keeps the stable sorted order inside
     runs of equal values (metric ``dci_fast``): about twice as fast on float32 codes, where such
     runs are birthday collisions; sums over those runs may then round differently from
-    scikit-learn's, which can flip a split between exactly tied candidates."""
+    scikit-learn's, which can flip a split between exactly tied candidates.
+
+    ``threads`` > 1 grows the trees of each stage (one per class) in parallel threads: the same fit,
+    bit for bit — a stage's trees share only their inputs and each writes its own column."""
     from sklearn._loss.loss import HalfBinomialLoss, HalfMultinomialLoss
     from sklearn.dummy import DummyClassifier
     from sklearn.ensemble._gb import _init_raw_predictions
@@ -636,8 +660,17 @@ def fit_gbt(x_train, y_train, x_test=None, *, random_state: int | np.random.Rand
     for _ in range(n_estimators):
         neg_g = np.ascontiguousarray(-loss.gradient(y_true=y_enc, raw_prediction=raw, sample_weight=None).reshape(n, n_trees))
         seeds = np.array([rng.randint(0, RAND_R_MAX) for _ in range(n_trees)], dtype=np.uint64)
-        _fit_stage(x, order, dup, tie_prone, neg_g, targets, k, seeds, learning_rate, raw, x_t, raw_test,
-                   importances, has_split, **work)
+        if threads > 1 and n_trees > 1:
+            previous = get_num_threads()
+            set_num_threads(min(threads, n_trees, config.NUMBA_NUM_THREADS))
+            try:
+                _fit_stage_parallel(x, order, dup, tie_prone, neg_g, targets, k, seeds, learning_rate, raw, x_t, raw_test,
+                                    importances, has_split)
+            finally:
+                set_num_threads(previous)
+        else:
+            _fit_stage(x, order, dup, tie_prone, neg_g, targets, k, seeds, learning_rate, raw, x_t, raw_test,
+                       importances, has_split, **work)
         rows.extend(importances[t].copy() for t in range(n_trees) if has_split[t])
     if rows:
         avg = np.mean(rows, axis=0, dtype=np.float64)

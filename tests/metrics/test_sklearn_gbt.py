@@ -188,3 +188,15 @@ def test_dci_values_do_not_depend_on_the_workers():
     two = dci.importance_matrix(*args, seed=3, n_jobs=2)
     for a, b in zip(one, two):
         assert np.array_equal(a, b)
+
+
+@pytest.mark.parametrize("k", [2, 5])
+def test_trees_grown_in_parallel_threads_are_the_same_fit(k):
+    """A stage's trees in 2 threads: importances and predictions identical to the serial fit, ties included."""
+    rng = np.random.default_rng(11)
+    y = rng.integers(0, k, 600)
+    x = np.round(y[:, None] * rng.normal(size=(1, 4)) + rng.normal(0, 0.5, (600, 4)), 1)  # many ties
+    serial = fit_gbt(x[:400], y[:400], x[400:], random_state=5, n_estimators=20)
+    parallel = fit_gbt(x[:400], y[:400], x[400:], random_state=5, n_estimators=20, threads=2)
+    for a, b in zip(serial, parallel):
+        assert np.array_equal(a, b)
