@@ -59,7 +59,19 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _tolerate_narrow_encodings() -> None:
+    """Under an ASCII-only locale or ``PYTHONIOENCODING=ascii``, print '≈' and '×' as '?' rather than die
+    with UnicodeEncodeError halfway through a report."""
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            "≈×—".encode(stream.encoding or "ascii")
+        except (UnicodeEncodeError, LookupError):
+            if hasattr(stream, "reconfigure"):
+                stream.reconfigure(errors="replace")
+
+
 def main(argv: list[str] | None = None) -> int:
+    _tolerate_narrow_encodings()
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)

@@ -27,3 +27,14 @@ def test_evaluate_jobs_defaults_to_the_cores_this_process_may_use():
 
     args = build_parser().parse_args(["evaluate", "--run", "x"])
     assert args.jobs == len(os.sched_getaffinity(0))
+
+
+def test_an_ascii_only_terminal_gets_question_marks_not_a_traceback():
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "PYTHONIOENCODING": "ascii", "LC_ALL": "C"}
+    done = subprocess.run([sys.executable, "-m", "benchmark", "studies"], capture_output=True, env=env, timeout=120)
+    assert done.returncode == 0, done.stderr.decode(errors="replace")[-400:]
+    assert b"cpu2" in done.stdout and b"Traceback" not in done.stderr

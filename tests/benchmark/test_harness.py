@@ -95,6 +95,18 @@ def test_filter_and_bad_keys():
         filter_cells(cells, "modle=vae")
 
 
+def test_filter_repeated_keys_words_for_numbers_and_empty_selections():
+    cells = get_study("quick").cells
+    both = filter_cells(cells, "model=vae,model=tcvae")
+    assert {c.config.model for c in both} == {"vae", "tcvae"}  # a repeated key: any of its values
+    with pytest.raises(ValueError, match="seed takes a number"):
+        filter_cells(cells, "seed=abc")
+    with pytest.raises(ValueError, match="matches none of the study's .* seed takes 0, 1"):
+        filter_cells(cells, "seed=99")
+    with pytest.raises(ValueError, match="no cell has all of these values together"):
+        filter_cells(cells, "model=vae,beta=16")
+
+
 def test_record_holds_protocol_versions_and_timings(reference_store):
     st = get_study("smoke")
     rec = RunStore(reference_store).read_record("smoke", st.cells[0])
