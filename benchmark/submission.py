@@ -73,6 +73,18 @@ def validate_metadata(d: dict[str, Any]) -> None:
     for k, v in d["grid"].items():
         if not isinstance(v, list) or not v:
             raise ValueError(f"submission grid entry {k!r} must be a non-empty list of values, got {v!r}")
+        alike = [x for i, x in enumerate(v) if any(_same_value(x, y) for y in v[:i])]
+        if alike:
+            raise ValueError(f"submission grid entry {k!r} lists {alike[0]!r} twice ({v!r}): values that compare equal "
+                             "train the same model twice and merge as seeds of one row; list each value once")
+
+
+def _same_value(a, b) -> bool:
+    """8 and 8.0 (and True and 1) are one grid value: they print alike and configure the same model."""
+    try:
+        return a == b or str(a) == str(b)
+    except Exception:  # noqa: BLE001 — a value whose == raises is not equal to anything here
+        return False
 
 
 def file_digest(path: str | Path) -> str:

@@ -51,6 +51,7 @@ class Model(VAEModel):
     ({"colour": "red"}, "unknown field"), ({"citation": ""}, "missing citation"),
     ({"name": "betavae"}, "clashes with the built-in model"), ({"grid": {"beta": 4}}, "must be a non-empty list"),
     ({"authors": "Ada"}, "list of names"),
+    ({"grid": {"width": [8, 8.0]}}, "lists 8.0 twice"), ({"grid": {"beta": [1, "1"]}}, "lists '1' twice"),
 ])
 def test_metadata_validation(change, message):
     with pytest.raises(ValueError, match=message):
