@@ -96,7 +96,7 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
     prepare_cuda_environment()  # before anything can make the first cuBLAS call
     cell = Cell.from_dict(cell_dict)
     store = RunStore(store_root)
-    if store.is_complete(study_name, cell):
+    if store.is_complete(study_name, cell) or store.foreign_schema(study_name, cell):
         return {"index": cell.index, "state": "skipped"}
     if not store.claim(study_name, cell):
         return {"index": cell.index, "state": "busy"}
@@ -155,12 +155,14 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
             "error": record.get("error"), "seconds": round(time.perf_counter() - t0, 1)}
 
 
-def plan(study: Study, store: RunStore, filter_spec: str | None = None) -> tuple[list[Cell], list[Cell]]:
-    """(cells to run, cells already complete) after the filter."""
+def plan(study: Study, store: RunStore, filter_spec: str | None = None) -> tuple[list[Cell], list[Cell], list[Cell]]:
+    """(cells to run, cells already complete, cells held by a record of a schema this code cannot read)
+    after the filter. A held cell is never re-run: its record may be a newer suite's finished work."""
     cells = filter_cells(study.cells, filter_spec)
     done = [c for c in cells if store.is_complete(study.name, c)]
-    todo = [c for c in cells if c not in done]
-    return todo, done
+    held = [c for c in cells if c not in done and store.foreign_schema(study.name, c)]
+    todo = [c for c in cells if c not in done and c not in held]
+    return todo, done, held
 
 
 def default_jobs(threads: int, gpus: int = 0, cells_per_gpu: int = 1) -> int:

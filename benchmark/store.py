@@ -42,6 +42,14 @@ def _job_id() -> str | None:
     return f"{job}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}" if job else None
 
 
+def _foreign_schema(rec: dict, path: Path) -> str | None:
+    version = rec.get("schema_version")
+    if version == SCHEMA_VERSION:
+        return None
+    return (f"{path} was written with record schema {version!r}, which this code (schema {SCHEMA_VERSION}) cannot read; "
+            "it is left as it is — update the suite to use or re-run it")
+
+
 def _has_metrics(record: dict) -> bool:
     return isinstance(record.get("metrics"), dict) and bool(record["metrics"])
 
@@ -113,18 +121,27 @@ class RunStore:
             return f"{str(exc).split(';')[0]}; the next run of the study replaces it"
         if not isinstance(rec, dict):
             return f"{path} is not a record object; the next run of the study replaces it"
+        if (foreign := _foreign_schema(rec, path)) is not None:
+            return foreign
         if rec.get("status") == "complete" and not _has_metrics(rec):
             return f"{path} says complete but holds no metrics; the next run of the study replaces it"
         if rec.get("cell_hash") not in (None, cell.content_hash()):
             return f"{path} belongs to another cell ({rec.get('cell_hash')}); the next run of the study replaces it"
         return None
 
+    def foreign_schema(self, study: str, cell: Cell) -> str | None:
+        """Why the cell's record must be left alone: it was written with a record schema this code does not
+        read (a newer suite, most likely). Such a cell is neither done nor re-run; None otherwise."""
+        rec = self.read_record(study, cell)
+        return None if rec is None else _foreign_schema(rec, self.cell_dir(study, cell) / RESULT)
+
     def write_record(self, study: str, cell: Cell, record: dict) -> Path:
         return atomic_write_json(self.cell_dir(study, cell) / RESULT, record)
 
     def is_complete(self, study: str, cell: Cell) -> bool:
         rec = self.read_record(study, cell)
-        return bool(rec and rec.get("status") == "complete" and rec.get("cell_hash") == cell.content_hash() and _has_metrics(rec))
+        return bool(rec and rec.get("schema_version") == SCHEMA_VERSION and rec.get("status") == "complete"
+                    and rec.get("cell_hash") == cell.content_hash() and _has_metrics(rec))
 
     # ----- claims -----------------------------------------------------------------------------
     def claim(self, study: str, cell: Cell) -> bool:
@@ -169,14 +186,16 @@ class RunStore:
         (self.cell_dir(study, cell) / CLAIM).unlink(missing_ok=True)
 
     def status(self, study: Study) -> list[tuple[Cell, str, str]]:
-        """(cell, state, detail) with state in done / running / failed / corrupt / pending."""
+        """(cell, state, detail) with state in done / running / failed / corrupt / newer-schema / pending."""
         out = []
         for cell in study.cells:
             d = self.cell_dir(study.name, cell)
             rec = self.read_record(study.name, cell)
             claim = d / CLAIM
             problem = self.record_problem(study.name, cell)
-            if problem and not (claim.exists() and not self._looks_stale(claim)):
+            if rec is not None and (foreign := _foreign_schema(rec, d / RESULT)):
+                out.append((cell, "newer-schema", foreign))
+            elif problem and not (claim.exists() and not self._looks_stale(claim)):
                 out.append((cell, "corrupt", problem))
             elif self.is_complete(study.name, cell):
                 out.append((cell, "done", ""))

@@ -179,6 +179,19 @@ def _mark_complete_without_metrics(ctx):
     path.write_text(json.dumps(rec))
 
 
+def _newer_schema(ctx):
+    path = _first_cell_dir(ctx) / RESULT
+    rec = json.loads(path.read_text())
+    rec["schema_version"] = 99
+    path.write_text(json.dumps(rec))
+    ctx["newer_record"] = path.read_bytes()
+
+
+def _newer_record_kept(ctx):
+    assert "left alone" in ctx["stdout"] and "1 already complete" not in ctx["stdout"], ctx["stdout"][-500:]
+    assert (_first_cell_dir(ctx) / RESULT).read_bytes() == ctx["newer_record"], "the newer record was overwritten"
+
+
 def _expect_in_stdout(text):
     def check(ctx):
         assert text in ctx["stdout"], ctx["stdout"][-500:]
@@ -261,6 +274,10 @@ CASES = [
          check=_expect_in_stdout("corrupt")),
     Case("complete record without metrics is not complete", ["status", "--study", "smoke", "--store", "{store}"], 0, "",
          stream="out", setup=_mark_complete_without_metrics, unchanged=(), check=_expect_in_stdout("holds no metrics")),
+    Case("status names a record of a newer schema", ["status", "--study", "smoke", "--store", "{store}"], 0, "", stream="out",
+         setup=_newer_schema, unchanged=(), check=_expect_in_stdout("newer-schema")),
+    Case("run leaves a record of a newer schema alone", ["run", "--study", "smoke", "--store", "{store}"], 0, "", stream="out",
+         setup=_newer_schema, unchanged=(), check=_newer_record_kept),
     Case("evaluate --name ../../x", ["evaluate", "--encoder", "tests.test_bad_inputs:zero_encoder", "--dataset", "tiny",
                                      "--study", "smoke", "--store", "{store}", "--name", "../../x"], 2, "is not a plain name"),
     # ----- more: hostile files and names ------------------------------------------------------------

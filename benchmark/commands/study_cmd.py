@@ -91,14 +91,17 @@ def _run(args) -> int:
         raise ValueError(f"--cells-per-gpu must be ≥ 1, got {args.cells_per_gpu}")
     resources = SlurmResources(gpus_per_task=args.gpus_per_task, cpus_per_task=args.cpus_per_task, time_min=args.time_min,
                                mem=args.mem, partition=args.slurm_partition, options=parse_slurm_options(args.slurm_option))
-    todo, done = plan(study, store, args.filter)
+    todo, done, held = plan(study, store, args.filter)
     threads = max((c.threads for c in todo), default=1)
     gpus = visible_gpus() if args.executor == "local" else 0
     cells_per_gpu = args.cells_per_gpu or default_cells_per_gpu()
     jobs = args.jobs or (200 if args.executor == "slurm" else default_jobs(threads, gpus, cells_per_gpu))
     where = f"{gpus} GPU(s) × {cells_per_gpu} cell(s)" if gpus else f"{jobs} worker(s) × {threads} thread(s)"
-    print(f"study {study.name}: {len(todo) + len(done)} cells selected, {len(done)} already complete, {len(todo)} to run "
+    print(f"study {study.name}: {len(todo) + len(done) + len(held)} cells selected, {len(done)} already complete, {len(todo)} to run "
           f"on {args.executor} with {where}; store {store.root}")
+    if held:
+        print(f"{len(held)} cell(s) left alone, their records written by a newer record schema (update the suite to use them): "
+              + ", ".join(str(c.index) for c in held[:10]) + (" …" if len(held) > 10 else ""))
     if args.executor == "slurm":
         print("slurm parameters per array task: " + ", ".join(f"{k}={v}" for k, v in resources.submitit_parameters(threads, jobs).items()))
     if args.dry_run:
