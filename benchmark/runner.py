@@ -21,6 +21,7 @@ from core.layout import SCHEMA_VERSION, WEIGHTS, read_log
 
 from .cell_filter import filter_cells
 from .checkpoint import save_snapshot
+from .claims import release_held, terminate_as_interrupt
 from .devices import GPURequiredError, choose_device, prepare_cuda_environment
 from .evaluation import score_trained
 from .provenance import provenance
@@ -81,6 +82,7 @@ def exit_with_parent(poll_s: float = 1.0) -> None:
         while True:
             time.sleep(poll_s)
             if os.getppid() != parent:  # re-parented: the runner died
+                release_held()
                 os._exit(1)
 
     threading.Thread(target=watch, name="exit-with-parent", daemon=True).start()
@@ -92,7 +94,8 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
 
     The device is chosen here, in the process that trains (``benchmark.devices.choose_device``): ``device``
     None keeps the config's (``auto``: this process's GPU slot, else the CPU); ``require_gpu`` makes "no GPU
-    visible" a failed cell with a one-line reason instead of a CPU run."""
+    visible" a failed cell with a one-line reason instead of a CPU run. The cell's claim carries a heartbeat
+    while it runs and is released however the cell ends — Ctrl-C and SIGTERM included."""
     prepare_cuda_environment()  # before anything can make the first cuBLAS call
     cell = Cell.from_dict(cell_dict)
     store = RunStore(store_root)
@@ -100,17 +103,32 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         return {"index": cell.index, "state": "skipped"}
     if not store.claim(study_name, cell):
         return {"index": cell.index, "state": "busy"}
-    if store.is_complete(study_name, cell):  # finished by another runner between our check and our claim
+    try:
+        with terminate_as_interrupt(), store.heartbeat(study_name, cell):
+            if store.is_complete(study_name, cell):  # finished by another runner between our check and our claim
+                return {"index": cell.index, "state": "skipped"}
+            return _train_and_score(study_name, cell, store, device, require_gpu, cells_per_gpu)
+    finally:
         store.release(study_name, cell)
-        return {"index": cell.index, "state": "skipped"}
+
+
+def _train_and_score(study_name: str, cell: Cell, store: RunStore, device: str | None, require_gpu: bool,
+                     cells_per_gpu: int) -> dict:
+    """The claimed cell's work: train, score, write the record (a failed one with the reason)."""
     torch.set_num_threads(cell.threads)
-    out = store.cell_dir(study_name, cell)
-    slot = None
     try:
         resolved, slot = choose_device(device or cell.config.device, require_gpu, cells_per_gpu)
     except (GPURequiredError, ValueError) as exc:
-        store.release(study_name, cell)
         return {"index": cell.index, "state": "failed", "error": str(exc), "seconds": 0.0}
+    try:
+        return _record_cell(study_name, cell, store, resolved)
+    finally:
+        if slot is not None:
+            slot.release()
+
+
+def _record_cell(study_name: str, cell: Cell, store: RunStore, resolved: torch.device) -> dict:
+    out = store.cell_dir(study_name, cell)
     config = type(cell.config).from_dict({**cell.config.to_dict(), "device": str(resolved)})
     t0 = time.perf_counter()
     record = {
@@ -147,10 +165,6 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         store.write_record(study_name, cell, {k: record[k] for k in ("schema_version", "code_version", "study", "cell_index",
                                                                      "cell_hash", "cell", "torch", "finished")}
                            | {"status": "failed", "error": f"record not writable: {type(exc).__name__}: {exc}"})
-    finally:
-        store.release(study_name, cell)
-        if slot is not None:
-            slot.release()
     return {"index": cell.index, "state": "done" if record["status"] == "complete" else "failed",
             "error": record.get("error"), "seconds": round(time.perf_counter() - t0, 1)}
 

@@ -1,16 +1,15 @@
 """The run store: one folder per cell, ``<root>/<study>/<cell hash>/``, holding the config,
 checkpoint, training log, codes and — written last and atomically — ``result.json``.
 
-A cell is claimed with an exclusive-create ``claim.json`` (host, pid, time) so two runners never
-train it together; a claim whose process is gone (same host) or older than ``stale_after`` seconds
-(another host) is taken over by an atomic rename, so exactly one runner wins a stale claim.
+A cell is claimed with an exclusive-create ``claim.json`` (host, boot, pid and its start time, a
+heartbeat; see :mod:`benchmark.claims`) so two runners never train it together; a stale claim is taken
+over by an atomic rename, so exactly one runner wins it.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 from pathlib import Path
@@ -18,6 +17,7 @@ from pathlib import Path
 from core.io import atomic_write_json, read_json
 from core.layout import CHECKPOINT, CLAIM, RESULT, SCHEMA_VERSION, STUDY
 
+from .claims import EXPIRE_AFTER_S, Heartbeat, claim_info, stale_reason
 from .studies import Cell, Study
 
 DEFAULT_ROOT = Path(__file__).resolve().parent.parent / "results" / "store"
@@ -36,12 +36,6 @@ def default_root() -> Path:
     return Path(os.environ.get("BENCHMARK_STORE") or DEFAULT_ROOT)
 
 
-def _job_id() -> str | None:
-    """This process's Slurm array task (None outside Slurm)."""
-    job = os.environ.get("SLURM_ARRAY_JOB_ID") or os.environ.get("SLURM_JOB_ID")
-    return f"{job}_{os.environ.get('SLURM_ARRAY_TASK_ID', '')}" if job else None
-
-
 def _foreign_schema(rec: dict, path: Path) -> str | None:
     version = rec.get("schema_version")
     if version == SCHEMA_VERSION:
@@ -54,18 +48,8 @@ def _has_metrics(record: dict) -> bool:
     return isinstance(record.get("metrics"), dict) and bool(record["metrics"])
 
 
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
-
 class RunStore:
-    def __init__(self, root: str | os.PathLike | None = None, stale_after: float = 6 * 3600) -> None:
+    def __init__(self, root: str | os.PathLike | None = None, stale_after: float = EXPIRE_AFTER_S) -> None:
         self.root = Path(root) if root else default_root()
         self.stale_after = stale_after
 
@@ -156,7 +140,7 @@ class RunStore:
                     return False
                 continue
             with os.fdopen(fd, "w") as f:
-                json.dump({"host": socket.gethostname(), "pid": os.getpid(), "time": time.time(), "job": _job_id()}, f)
+                json.dump(claim_info(), f)
             return True
         return False
 
@@ -169,10 +153,7 @@ class RunStore:
             age = time.time() - path.stat().st_mtime
         except FileNotFoundError:
             return True
-        same_host = info.get("host") == socket.gethostname()
-        requeued = info.get("job") is not None and info.get("job") == _job_id()  # our own Slurm task, requeued
-        stale = requeued or (same_host and not _pid_alive(int(info.get("pid", -1)))) or age > self.stale_after or (not info and age > 60)
-        if not stale:
+        if stale_reason(info if isinstance(info, dict) else {}, age, self.stale_after) is None:
             return False
         grave = path.with_name(f"{CLAIM}.stale.{os.getpid()}.{time.time_ns()}")
         try:
@@ -181,6 +162,10 @@ class RunStore:
             return False
         grave.unlink(missing_ok=True)
         return True
+
+    def heartbeat(self, study: str, cell: Cell) -> Heartbeat:
+        """Keeps this process's claim on ``cell`` fresh while the ``with`` block runs."""
+        return Heartbeat(self.cell_dir(study, cell) / CLAIM)
 
     def release(self, study: str, cell: Cell) -> None:
         (self.cell_dir(study, cell) / CLAIM).unlink(missing_ok=True)
@@ -209,7 +194,7 @@ class RunStore:
 
     def _looks_stale(self, claim: Path) -> bool:
         try:
-            info = read_json(claim)
+            info, age = read_json(claim), time.time() - claim.stat().st_mtime
         except (OSError, ValueError):
             return False
-        return info.get("host") == socket.gethostname() and not _pid_alive(int(info.get("pid", -1)))
+        return stale_reason(info if isinstance(info, dict) else {}, age, self.stale_after) is not None

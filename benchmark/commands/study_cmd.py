@@ -125,7 +125,9 @@ def _run(args) -> int:
     t0 = time.perf_counter()
     summary = {"done": 0, "failed": 0, "skipped": 0, "busy": 0}
     failures = []
-    with tqdm(total=len(todo), desc=f"{study.name} cells", unit="cell", file=sys.stdout) as bar:
+    from benchmark.claims import terminate_as_interrupt
+
+    with terminate_as_interrupt(), tqdm(total=len(todo), desc=f"{study.name} cells", unit="cell", file=sys.stdout) as bar:
         for res in executor(study.name, todo, store.root, jobs, **kwargs):
             summary[res["state"]] = summary.get(res["state"], 0) + 1
             if res["state"] == "failed":
