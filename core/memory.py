@@ -30,3 +30,23 @@ def retain_freed_memory() -> bool:
     except (OSError, AttributeError):  # musl and others: no libc.so.6 or no mallopt
         _done = False
     return _done
+
+
+def available_memory() -> int | None:
+    """Bytes this process can still allocate without swapping: the kernel's ``MemAvailable``, or the
+    cgroup's remaining allowance where that is lower (a container, a Slurm job); None where unknown."""
+    found = []
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemAvailable:"):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        limit, used = (open(f"/sys/fs/cgroup/memory.{k}").read().strip() for k in ("max", "current"))
+        if limit != "max":
+            found.append(max(0, int(limit) - int(used)))
+    except (OSError, ValueError):
+        pass
+    return min(found) if found else None

@@ -151,6 +151,13 @@ class TableSource:
             raise ValueError(f"factors have {factors.shape[1]} columns but factor_sizes has {len(sizes)} entries")
         if (factors < 0).any() or (factors >= sizes).any():
             raise ValueError("factors must be class indices in [0, factor_sizes) for every column")
+        if logvar is not None:
+            logvar = np.asarray(logvar)
+            if logvar.shape != codes.shape:
+                raise ValueError(f"logvar has shape {logvar.shape} but codes {codes.shape}; give one log-variance per code "
+                                 "value (same rows and columns as codes)")
+            if not np.issubdtype(logvar.dtype, np.number) or not np.isfinite(logvar).all():
+                raise ValueError("logvar holds NaN, infinite or non-numeric values; give finite log-variances")
         self.codes_table, self.factors_table, self.logvar = codes.astype(np.float64), factors.astype(np.int64), logvar
         self.factor_sizes = tuple(int(s) for s in sizes)
         self.factor_names = tuple(factor_names or (f"factor_{k}" for k in range(len(sizes))))

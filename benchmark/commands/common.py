@@ -27,6 +27,30 @@ def positive_int(text: str) -> int:
     return value
 
 
+def int_at_most(limit: int, why: str):
+    """argparse type: an integer from 1 to ``limit`` (``why`` says what the limit is for)."""
+    def parse(text: str) -> int:
+        value = positive_int(text)
+        if value > limit:
+            raise argparse.ArgumentTypeError(f"{value} is above {limit:,} ({why}); give an integer from 1 to {limit:,}")
+        return value
+    return parse
+
+
+def output_file(*suffixes: str):
+    """argparse type: a path to write, ending in one of ``suffixes`` (the format written), not a folder."""
+    def parse(text: str) -> str:
+        if not text.strip():
+            raise argparse.ArgumentTypeError(f"the path is empty; give a file name such as out{suffixes[0]}")
+        if Path(text).is_dir():
+            raise argparse.ArgumentTypeError(f"{text} is a folder; give a file name inside it, such as {Path(text) / ('out' + suffixes[0])}")
+        if Path(text).suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"{text} does not end in {' or '.join(suffixes)}, the format written; "
+                                             f"name it {Path(text).with_suffix(suffixes[0]).name}")
+        return text
+    return parse
+
+
 def add_store_arg(p) -> None:
     p.add_argument("--store", default=None, help="run-store root (default: $BENCHMARK_STORE or results/store)")
 

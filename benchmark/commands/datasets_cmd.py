@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import argparse
-from .common import positive_int
+from .common import int_at_most, output_file
 
 
 def register(sub) -> None:
@@ -18,8 +18,9 @@ def register(sub) -> None:
     s = p.add_subparsers(dest="action", metavar="ACTION")
     show = s.add_parser("show", help="write a factor-sweep picture", description="Write a factor-sweep PNG.")
     show.add_argument("name", help="dataset name (see `python -m benchmark datasets`)")
-    show.add_argument("--out", required=True, help="output PNG path")
-    show.add_argument("--columns", type=positive_int, default=10, help="images per row")
+    show.add_argument("--out", required=True, type=output_file(".png"), help="output PNG path")
+    show.add_argument("--columns", type=int_at_most(64, "each row shows one factor's values; more columns only repeat them"),
+                      default=10, help="images per row (1-64)")
     show.add_argument("--data-path", default=None, help="file/folder for official-file datasets")
     show.add_argument("--seed", type=int, default=0, help="seed for stochastic datasets")
     show.set_defaults(func=_show)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from .common import add_store_arg, existing_study_dir, os_error_line
+from .common import add_store_arg, existing_study_dir, os_error_line, output_file
 
 
 def register(sub) -> None:
@@ -60,6 +60,10 @@ def register(sub) -> None:
     lb.set_defaults(func=_leaderboard)
 
 
+SUFFIXES = {"md": (".md", ".markdown", ".txt"), "csv": (".csv",), "runs-csv": (".csv",), "latex": (".tex",),
+            "html": (".html", ".htm")}
+
+
 def _leaderboard(args) -> int:
     import sys
 
@@ -67,6 +71,11 @@ def _leaderboard(args) -> int:
     from core.io import atomic_write_text
     from results.leaderboard import leaderboard_text
 
+    if args.out is not None:  # checked before any work: the format decides the file's ending
+        try:
+            output_file(*SUFFIXES[args.format])(args.out)
+        except argparse.ArgumentTypeError as exc:
+            raise ValueError(f"--out: {exc}") from None
     d = existing_study_dir(RunStore(args.store), args.study)
     text = leaderboard_text(d, args.study, args.format, args.rank_by)
     if args.out:

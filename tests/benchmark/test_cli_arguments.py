@@ -12,6 +12,10 @@ from benchmark.cli import main
     (["evaluate", "--run", "x", "--jobs", "-1"], "argument --jobs: -1 is below 1"),
     (["run", "--study", "smoke", "--cells-per-gpu", "0"], "argument --cells-per-gpu: 0 is below 1"),
     (["datasets", "show", "tiny", "--columns", "0"], "argument --columns: 0 is below 1"),
+    (["datasets", "show", "tiny", "--out", "x.png", "--columns", "100000"], "argument --columns: 100000 is above 64"),
+    (["datasets", "show", "tiny", "--out", "e.txt"], "e.txt does not end in .png, the format written; name it e.png"),
+    (["datasets", "show", "tiny", "--out", ""], "argument --out: the path is empty"),
+    (["datasets", "show", "tiny", "--out", "."], "is a folder; give a file name inside it"),
 ])
 def test_counts_below_one_are_refused(argv, message, capsys):
     with pytest.raises(SystemExit) as exc:
