@@ -10,6 +10,9 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 import importlib
+import os
+import sys
+import threading
 import warnings
 from pathlib import Path
 
@@ -86,12 +89,42 @@ def load_encoder(spec: str, device: str = "auto"):
     return fn, hashlib.sha256(spec.encode()).hexdigest()[:DIGEST_LEN]
 
 
-def _as_posterior(encoder, device: str = "auto"):
+ENCODER_BATCH_TIMEOUT_S = 600.0
+
+
+def _abort_hung_batch(spec: str, limit: float) -> None:
+    """Called from a timer thread when one batch of a user encoder runs past its limit: a hung native call
+    cannot be interrupted from Python, so the process ends here — before anything was written."""
+    sys.stderr.write(f"error: --encoder {spec}: one batch did not finish within {limit:g} s (a hang?); stopped, nothing was "
+                     "stored — fix the encoder, or raise the limit with --batch-timeout\n")
+    sys.stderr.flush()
+    os._exit(2)
+
+
+def _as_posterior(encoder, device: str = "auto", spec: str = "the encoder", batch_timeout: float | None = None):
+    """images → (mu, logvar or None) as float64 arrays. With ``batch_timeout`` each call is watched: one
+    that runs longer ends the process with a one-line error. An encoder calling ``sys.exit`` is a
+    one-line error, not a silent exit."""
     dev = encoder_device(encoder, device)
+
+    def call(x):
+        timer = None
+        if batch_timeout:
+            timer = threading.Timer(batch_timeout, _abort_hung_batch, (spec, batch_timeout))
+            timer.daemon = True
+            timer.start()
+        try:
+            return encoder(x.to(dev) if torch.is_tensor(x) else x)
+        except SystemExit as exc:
+            raise ValueError(f"--encoder {spec} called sys.exit({exc.code!r}) while encoding a batch; an encoder must "
+                             "return codes (nothing was stored)") from None
+        finally:
+            if timer is not None:
+                timer.cancel()
 
     @torch.no_grad()
     def posterior(x: torch.Tensor):
-        out = encoder(x.to(dev) if torch.is_tensor(x) else x)
+        out = call(x)
         if isinstance(out, (tuple, list)):
             mu, logvar = out[0], out[1] if len(out) > 1 else None
         else:
@@ -136,7 +169,8 @@ def probe_encoder(spec: str, dataset_name: str, data_path: str | None, device: s
 
 
 def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=None, preset="dlib", seed=0,
-                      study="quick", store_root=None, check_timeout: float | None = None, device: str = "auto"):
+                      study="quick", store_root=None, check_timeout: float | None = None, device: str = "auto",
+                      batch_timeout: float = ENCODER_BATCH_TIMEOUT_S):
     """Score an external encoder and store the record under ``<store>/<study>/external/``.
 
     Everything is checked before anything is written: the name (one path component), the metric names,
@@ -164,7 +198,7 @@ def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=Non
     except IsolatedFailure as failure:
         raise ValueError(f"--encoder {spec} failed while {failure.stage}: {failure.reason}; nothing was stored") from None
     encoder, digest = load_encoder(spec, device)
-    posterior = _as_posterior(encoder, device)
+    posterior = _as_posterior(encoder, device, spec, batch_timeout)
     dim = check_encoder(posterior, ds)
     has_logvar = posterior(ds.observations(ds.sample_factors(2, np.random.default_rng(0)), np.random.default_rng(0)))[1] is not None
     result = evaluate(lambda x: posterior(x)[0], ds, names, seed=seed, preset=preset,

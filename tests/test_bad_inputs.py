@@ -218,6 +218,9 @@ CASES = [
          patch=lambda mp: mp.setattr("benchmark.external.ENCODER_CHECK_TIMEOUT_S", 15.0)),
     Case("external encoder calls sys.exit", ["evaluate", "--encoder", "tests.test_bad_inputs:exiting_encoder", "--dataset", "tiny",
                                              "--study", "smoke", "--store", "{store}"], 2, "sys.exit(3)"),
+    Case("external encoder calls sys.exit after its checks", ["evaluate", "--encoder", "tests.test_bad_inputs:late_exiting_encoder",
+                                                              "--dataset", "tiny", "--study", "smoke", "--store", "{store}"], 2,
+         "called sys.exit(7) while encoding a batch"),
     Case("negative beta", ["train", *TRAIN, "--beta", "-1", "--out", "{tmp}/neg"], 2, "beta must be a finite number ≥ 0",
          check=_no_new_files("{tmp}/neg")),
     Case("negative gamma", ["train", *TRAIN, "--model", "annealed", "--gamma", "-5", "--out", "{tmp}/neg"], 2,
@@ -346,6 +349,42 @@ def sleeping_encoder(x):
     import time
 
     time.sleep(3600)
+
+
+_CALLS = {"n": 0}
+
+
+def late_exiting_encoder(x):
+    """Passes the checks (two batches), then exits."""
+    _CALLS["n"] += 1
+    if _CALLS["n"] > 2:
+        raise SystemExit(7)
+    return zero_encoder(x)
+
+
+def late_hanging_encoder(x):
+    """Passes the checks (two batches), then hangs."""
+    _CALLS["n"] += 1
+    if _CALLS["n"] > 2:
+        sleeping_encoder(x)
+    return zero_encoder(x)
+
+
+def test_an_encoder_that_hangs_after_its_checks_is_stopped_with_nothing_stored(finished, tmp_path):
+    import subprocess
+    import sys
+
+    store = tmp_path / "store"
+    shutil.copytree(finished / "store", store, symlinks=True)
+    before = _tree_hash(store)
+    root = Path(__file__).resolve().parent.parent
+    done = subprocess.run([sys.executable, "-m", "benchmark", "evaluate", "--encoder", "tests.test_bad_inputs:late_hanging_encoder",
+                           "--dataset", "tiny", "--metrics", "mig", "--study", "smoke", "--store", str(store), "--batch-timeout", "5"],
+                          cwd=root, capture_output=True, text=True, timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.returncode == 2, done.stderr[-800:]
+    lines = [line for line in done.stderr.splitlines() if line.strip()]
+    assert lines == [lines[-1]] and "did not finish within 5 s" in lines[-1], done.stderr[-800:]
+    assert _tree_hash(store) == before
 
 
 def exiting_encoder(x):

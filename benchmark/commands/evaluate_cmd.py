@@ -58,6 +58,9 @@ def register(sub) -> None:
     e.add_argument("--jobs", type=positive_int, default=available_cores(),
                    help="--run: parallel workers for per-factor fits (DCI, SAP, explicitness); the values do not depend on it")
     e.add_argument("--study", default="quick", help="--encoder: study whose leaderboard lists the result")
+    e.add_argument("--batch-timeout", type=positive_int, default=600, metavar="SECONDS",
+                   help="--encoder: the longest one batch may take; a batch that runs longer (a hang) stops the command "
+                        "with an error and nothing stored")
     add_store_arg(e)
     e.set_defaults(func=_evaluate)
 
@@ -182,7 +185,7 @@ def _evaluate(args) -> int:
     from benchmark.external import evaluate_external
 
     path, record = evaluate_external(args.encoder, args.dataset, args.data_path, args.name, args.metrics, args.preset,
-                                     args.seed, args.study, args.store, device=args.device)
+                                     args.seed, args.study, args.store, device=args.device, batch_timeout=args.batch_timeout)
     print(dumps_json({m: r["values"] for m, r in record["metrics"].items()}, sort_keys=True))
     print(f"stored {path}")
     return 0
