@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 
 from benchmark import commands
 from benchmark.commands.common import os_error_line
@@ -70,8 +71,15 @@ def _tolerate_narrow_encodings() -> None:
                 stream.reconfigure(errors="replace")
 
 
+def _one_line_warning(message, category, filename, lineno, line=None) -> str:
+    """Warnings as one line each ("warning: …"), without the source line and file position Python adds."""
+    text = str(message).strip().splitlines()
+    return f"warning: {text[0] if text else category.__name__}\n"
+
+
 def main(argv: list[str] | None = None) -> int:
     _tolerate_narrow_encodings()
+    warnings.formatwarning = _one_line_warning
     parser = build_parser()
     argv = sys.argv[1:] if argv is None else argv
     args = parser.parse_args(argv)

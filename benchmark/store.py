@@ -16,6 +16,7 @@ from pathlib import Path
 
 from core.io import atomic_write_json, read_json
 from core.layout import CHECKPOINT, CLAIM, RESULT, SCHEMA_VERSION, STUDY
+from core.record_schema import record_field_problem
 
 from .claims import EXPIRE_AFTER_S, Heartbeat, claim_info, stale_reason
 from .studies import Cell, Study
@@ -109,6 +110,8 @@ class RunStore:
             return foreign
         if rec.get("status") == "complete" and not _has_metrics(rec):
             return f"{path} says complete but holds no metrics; the next run of the study replaces it"
+        if rec.get("status") == "complete" and (problem := record_field_problem(rec)):
+            return f"{path}: {problem}; the next run of the study replaces it"
         if rec.get("cell_hash") not in (None, cell.content_hash()):
             return f"{path} belongs to another cell ({rec.get('cell_hash')}); the next run of the study replaces it"
         return None
@@ -125,7 +128,7 @@ class RunStore:
     def is_complete(self, study: str, cell: Cell) -> bool:
         rec = self.read_record(study, cell)
         return bool(rec and rec.get("schema_version") == SCHEMA_VERSION and rec.get("status") == "complete"
-                    and rec.get("cell_hash") == cell.content_hash() and _has_metrics(rec))
+                    and rec.get("cell_hash") == cell.content_hash() and _has_metrics(rec) and not record_field_problem(rec))
 
     # ----- claims -----------------------------------------------------------------------------
     def claim(self, study: str, cell: Cell) -> bool:

@@ -12,6 +12,7 @@ import warnings
 from pathlib import Path
 
 from core.layout import RESULT, SCHEMA_VERSION, STUDY
+from core.record_schema import record_field_problem
 
 
 def upgrade(record: dict, path: Path) -> dict | None:
@@ -50,6 +51,9 @@ def load_records(study_dir: str | Path, include_failed: bool = False) -> list[di
             continue
         rec = upgrade(rec, path)
         if rec is None:
+            continue
+        if problem := record_field_problem(rec):
+            warnings.warn(f"{path}: {problem}; skipped — restore the file or rerun the cell", stacklevel=2)
             continue
         if rec.get("cell_hash") != path.parent.name:  # a backup copy (CELL.bak) or a record copied into another cell
             warnings.warn(f"{path}: the record of cell {rec.get('cell_hash')!r} in folder {path.parent.name!r} (a copy?); "

@@ -75,6 +75,28 @@ def test_corrupt_partial_and_foreign_records_are_skipped_with_warning(study_dir)
         assert build_leaderboard(study_dir, "t", "md").exists()
 
 
+@pytest.mark.parametrize("edit,field", [
+    (lambda r: r["metrics"]["mig"]["values"].update(discrete_mig="abc"), "metrics.mig.values.discrete_mig is str 'abc'"),
+    (lambda r: r.update(cell_index="x"), "cell_index is 'x'"),
+    (lambda r: r["cell"]["config"].update(seed="0"), "cell.config.seed is '0'"),
+    (lambda r: r.update(status=["complete"]), "status is ['complete']"),
+], ids=["metric value a string", "index a string", "seed a string", "status a list"])
+def test_a_record_with_a_field_of_the_wrong_type_is_skipped_naming_file_and_field(study_dir, edit, field):
+    path = study_dir / "h0001" / "result.json"
+    rec = json.loads(path.read_text())
+    edit(rec)
+    path.write_text(json.dumps(rec))
+    with pytest.warns(UserWarning) as w:
+        recs = load_records(study_dir)
+    assert any(str(path) in str(x.message) and field in str(x.message) for x in w), [str(x.message) for x in w]
+    assert [r["cell_index"] for r in recs] == [0, 2, 3, 4]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for fmt in ("md", "csv", "html"):
+            assert build_leaderboard(study_dir, "t", fmt).exists()
+        assert build_report(study_dir, "t")
+
+
 def test_plots_stability_and_report_files(study_dir):
     recs = load_records(study_dir)
     assert tradeoff_plot(recs, study_dir / "tradeoff.png").stat().st_size > 10_000
@@ -220,10 +242,11 @@ def test_gpu_trained_seeds_never_pool_with_cpu_ones_unseen():
     assert [len(g) for _, g in configurations(recs)] == [2, 1, 1]
 
 
-@pytest.mark.parametrize("bad", [float("nan"), float("inf"), "0.9", None])
-def test_non_finite_or_edited_values_are_never_counted_or_ranked(study_dir, bad):
-    """A NaN, an Infinity or a value edited to text in one record: that run's value is left out of its row
-    (n drops), and a row left with no value gets no rank — it is never #1."""
+@pytest.mark.parametrize("bad", [float("nan"), float("inf"), None])
+def test_non_finite_or_missing_values_are_never_counted_or_ranked(study_dir, bad):
+    """A NaN, an Infinity or a null in one record: that run's value is left out of its row (n drops), and a
+    row left with no value gets no rank — it is never #1. (A value edited to text skips the whole record:
+    test_a_record_with_a_field_of_the_wrong_type_is_skipped_naming_file_and_field.)"""
     path = next(p for p in study_dir.glob("*/result.json") if json.loads(p.read_text())["cell_index"] == 4)
     rec = json.loads(path.read_text())
     rec["metrics"]["mig"]["values"]["discrete_mig"] = bad
