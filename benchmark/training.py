@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from core.io import atomic_write_json, atomic_write_text, read_json
+from core.io import atomic_write_json, atomic_write_text, read_json, remove_abandoned_temps
 from core.layout import CHECKPOINT, CODES, CONFIG, LOG, snapshot_path
 from core.memory import retain_freed_memory
 from datasets import GroundTruthDataset
@@ -125,6 +125,7 @@ def prepare_run_folder(config: RunConfig, out: Path) -> tuple[torch.device, dict
             raise ValueError(f"{ckpt_path} was trained under another config ({got} ≠ {config.content_hash()}); "
                              "use another --out folder or delete the checkpoint to start over")
     out.mkdir(parents=True, exist_ok=True)
+    remove_abandoned_temps(out)  # a checkpoint write killed half-way (SIGKILL) left its temp file behind
     if not cfg_path.exists():
         atomic_write_json(cfg_path, config.to_dict())
     return device, state

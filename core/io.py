@@ -37,6 +37,23 @@ def atomic_write(path: str | os.PathLike, write: Callable[[str], None], suffix: 
     return path
 
 
+def remove_abandoned_temps(folder: str | os.PathLike, older_than_s: float = 60.0) -> list[Path]:
+    """Delete the temp files :func:`atomic_write` left in ``folder`` and its sub-folders when its process
+    was killed mid-write (``.NAME.*.tmp``, untouched for ``older_than_s`` seconds — a live write keeps
+    touching its file); returns what was removed."""
+    import time
+
+    removed, cutoff = [], time.time() - older_than_s
+    for path in [*Path(folder).glob(".*.tmp"), *Path(folder).glob("*/.*.tmp")]:
+        try:
+            if path.is_file() and not path.is_symlink() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed.append(path)
+        except OSError:  # gone already, or not ours to remove
+            continue
+    return removed
+
+
 def atomic_write_text(path: str | os.PathLike, text: str) -> Path:
     def write(tmp: str) -> None:
         with open(tmp, "w", encoding="utf-8") as f:

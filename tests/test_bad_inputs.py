@@ -12,6 +12,7 @@ import hashlib
 import json
 import os
 import shutil
+import time
 import textwrap
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -179,6 +180,19 @@ def _mark_complete_without_metrics(ctx):
     path.write_text(json.dumps(rec))
 
 
+def _abandoned_temps(ctx):
+    old, fresh = ctx["run"] / ".checkpoint.pt.killed.tmp", ctx["run"] / ".checkpoint.pt.writing.tmp"
+    for path in (old, fresh):
+        path.write_bytes(b"\0" * 1000)
+    os.utime(old, (time.time() - 3600, time.time() - 3600))
+    ctx["temps"] = (old, fresh)
+
+
+def _only_the_live_temp_kept(ctx):
+    old, fresh = ctx["temps"]
+    assert not old.exists() and fresh.exists()
+
+
 def _newer_schema(ctx):
     path = _first_cell_dir(ctx) / RESULT
     rec = json.loads(path.read_text())
@@ -315,6 +329,8 @@ CASES = [
     Case("leaderboard --out whose ending is not the format", ["leaderboard", "--study", "smoke", "--store", "{store}",
                                                               "--format", "csv", "--out", "{tmp}/lb.md"], 2, "does not end in .csv",
          check=_no_new_files("{tmp}/lb.md")),
+    Case("a killed checkpoint write's temp file is removed on resume", ["train", *TRAIN, "--out", "{run}"], 0, "",
+         setup=_abandoned_temps, unchanged=("store",), stream="out", check=_only_the_live_temp_kept),
     Case("unknown study", ["run", "--study", "smok", "--store", "{store}"], 2, "Did you mean: smoke"),
     Case("unknown metric", ["evaluate-codes", "{tmp}/ok.npz", "--metrics", "mgi"], 2, "Unknown metric 'mgi'",
          setup=_npz("{tmp}/ok.npz", codes=np.random.default_rng(0).normal(size=(6, 2)), factors=FACTORS, factor_sizes=[3, 2])),
