@@ -11,7 +11,13 @@ a representation and records their protocol, settings, versions and code source.
 
 from __future__ import annotations
 
-from .registry import METRICS, EvalContext, MetricSpec, suite_names
+from pathlib import Path as _Path
+
+from core.numba_cache import ensure_numba_cache as _ensure_numba_cache
+
+_ensure_numba_cache(_Path(__file__).parent)  # before any metric module imports numba
+
+from .registry import METRICS, EvalContext, MetricSpec, suite_names  # noqa: E402
 
 DEFAULT_METRICS = suite_names()  # the standard suite, as each metric module declares it
 
