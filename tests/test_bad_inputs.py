@@ -331,6 +331,8 @@ CASES = [
          check=_no_new_files("{tmp}/lb.md")),
     Case("a killed checkpoint write's temp file is removed on resume", ["train", *TRAIN, "--out", "{run}"], 0, "",
          setup=_abandoned_temps, unchanged=("store",), stream="out", check=_only_the_live_temp_kept),
+    Case("a store path beyond the system's limit", ["run", "--study", "smoke", "--store", "{tmp}/" + "/".join(["d" * 200] * 21)],
+         2, "a path is too long for this system"),
     Case("unknown study", ["run", "--study", "smok", "--store", "{store}"], 2, "Did you mean: smoke"),
     Case("unknown metric", ["evaluate-codes", "{tmp}/ok.npz", "--metrics", "mgi"], 2, "Unknown metric 'mgi'",
          setup=_npz("{tmp}/ok.npz", codes=np.random.default_rng(0).normal(size=(6, 2)), factors=FACTORS, factor_sizes=[3, 2])),

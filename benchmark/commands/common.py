@@ -76,6 +76,10 @@ def os_error_line(exc: OSError) -> str:
         return f"no space left on the device{where} — free space or use another --store; nothing stored was changed"
     if exc.errno == errno.ENOENT:
         return f"no such file or folder{where} — check the path"
+    if exc.errno == errno.ENAMETOOLONG:
+        name = str(exc.filename or "")
+        return (f"a path is too long for this system ({len(name):,} characters: …{name[-60:]}; the usual limits are 4,096 "
+                "per path and 255 per folder name) — use a shorter --store or output path")
     if exc.errno == errno.ENOTDIR:
         return f"a path component is a file, not a folder{where} — pick another path"
     return f"{exc.strerror or exc}{where}"
