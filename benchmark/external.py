@@ -22,6 +22,7 @@ import torch
 from core.io import atomic_write_json
 from core.layout import DIGEST_LEN, RESULT, SCHEMA_VERSION
 
+from .fixed_batch import FixedBatch, static_batch
 from .store import RunStore, code_version
 
 
@@ -38,6 +39,7 @@ def encoder_device(encoder, requested: str = "auto") -> torch.device:
 
     if requested != "auto":
         return resolve_device(requested)
+    encoder = encoder.module if isinstance(encoder, FixedBatch) else encoder
     own = _module_device(encoder) if isinstance(encoder, torch.nn.Module) else None
     return own if own is not None else resolve_device("auto")
 
@@ -46,7 +48,7 @@ def load_encoder(spec: str, device: str = "auto"):
     """A callable images → codes or (mean, logvar), and a digest identifying it.
 
     ``FILE.pt2``: a ``torch.export`` program (the primary format: no Python code is loaded; export with a
-    dynamic batch dimension). ``FILE.pt``/``.pth``: TorchScript, still accepted although torch deprecates
+    dynamic batch dimension — one exported at a fixed batch size is wrapped in :class:`FixedBatch`). ``FILE.pt``/``.pth``: TorchScript, still accepted although torch deprecates
     ``torch.jit`` — prefer ``.pt2``. ``module:function``: an importable callable.
     """
     path = Path(spec)
@@ -54,7 +56,8 @@ def load_encoder(spec: str, device: str = "auto"):
         if not path.is_file():
             raise ValueError(f"{spec}: encoder file not found")
         try:
-            module = torch.export.load(str(path)).module()
+            program = torch.export.load(str(path))
+            module = program.module()
         except Exception as exc:
             if "cuda" in str(exc).lower() and not torch.cuda.is_available():
                 raise ValueError(f"{spec}: exported with CUDA weights, and this host has no CUDA GPU; score it on a GPU "
@@ -63,7 +66,8 @@ def load_encoder(spec: str, device: str = "auto"):
                              "torch.export.save(torch.export.export(encoder, (x,), dynamic_shapes=...), path)") from None
         if device != "auto":
             module = module.to(encoder_device(module, device))
-        return module, hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_LEN]
+        batch = static_batch(program)
+        return (module if batch is None else FixedBatch(module, batch)), hashlib.sha256(path.read_bytes()).hexdigest()[:DIGEST_LEN]
     if spec.endswith((".pt", ".pth")) or path.is_file():
         if not path.is_file():
             raise ValueError(f"{spec}: encoder file not found")

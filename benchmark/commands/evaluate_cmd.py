@@ -34,8 +34,8 @@ def register(sub) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
         description="--run RUN_DIR: score a trained run folder (from `train` or a study) and print one JSON object "
         "(values, settings, code source and seconds per metric, encode seconds); nothing in the folder changes. "
-        "--encoder: score a representation without training — FILE.pt2 (a torch.export program with a dynamic batch "
-        "dimension; FILE.pt TorchScript is still read, but torch deprecates it) or module:function (images (B, C, 64, 64) "
+        "--encoder: score a representation without training — FILE.pt2 (a torch.export program, best with a dynamic batch "
+        "dimension; one exported at a fixed batch size runs in chunks of that size; FILE.pt TorchScript is still read, but torch deprecates it) or module:function (images (B, C, 64, 64) "
         "float32 → (B, D) codes or (mean, log-variance)); the result enters the study's 'external representations' "
         "leaderboard section, and nothing is stored if the encoder fails its checks. On deterministic datasets every "
         "metric reads its codes from the whole factor grid, encoded once (--code-path).",
