@@ -72,7 +72,7 @@ def evaluate_snapshots(cell: Cell, out_dir: Path, final_metrics: dict, device: s
     return points
 
 
-def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig) -> dict:
+def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig, probe_kl: list | None = None) -> dict:
     """Per-run artefacts for the report: latent traversals (PNG) and the factor × latent MI matrix
     of the stored evaluation codes (20-bin plug-in MI, nats)."""
     import h5py
@@ -85,7 +85,7 @@ def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig) -> dict:
 
     ds = get_dataset(config.dataset, config.data_path)
     lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
-    kl = read_log(out_dir)[-1]["kl_per_latent"]
+    kl = read_log(out_dir)[-1].get("kl_per_latent", probe_kl)  # optional in loss_terms: the probe set's otherwise
     with h5py.File(out_dir / CODES) as f:
         mi = mutual_info_matrix(f["mean"][()], f["factors"][()])  # (D, K)
     save_traversals(model, ds, lik, out_dir / TRAVERSALS, kl_per_latent=kl, seed=cell.eval_seed, mi=mi, factor_names=ds.factor_names)
@@ -106,7 +106,7 @@ def score_trained(cell: Cell, out_dir: Path, model, config: RunConfig, device: s
     out["probe"] = {"file": PROBE_CODES, "points": len(probe["factors"]), "kl_per_latent": [round(float(v), 6) for v in probe["kl_per_latent"]]}
     if cell.snapshot_metrics:
         out["snapshots"] = evaluate_snapshots(cell, out_dir, out["metrics"], device=str(device))
-    out["run"] = describe_run(cell, out_dir, model, config)
+    out["run"] = describe_run(cell, out_dir, model, config, out["probe"]["kl_per_latent"])
     return out
 
 

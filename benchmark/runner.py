@@ -33,7 +33,9 @@ from .training import DivergenceError, train
 MINIBATCH_TERMS = ("total_correlation", "mutual_information", "dimension_wise_kl")
 
 
-def _final_training_summary(out_dir: Path) -> dict:
+def _final_training_summary(out_dir: Path, probe_kl: list | None = None) -> dict:
+    """The last logged losses (mean of the last three logs) and the per-latent KL — logged, or, for a
+    model whose ``loss_terms`` does not return ``kl_per_latent`` (it is optional), the probe set's."""
     log = read_log(out_dir)
     if not log:
         return {}
@@ -42,8 +44,12 @@ def _final_training_summary(out_dir: Path) -> dict:
     for key in ("reconstruction", "kl", "loss", "total_correlation", "mutual_information", "dimension_wise_kl"):
         if key in log[-1]:
             summary[key] = float(np.mean([r[key] for r in tail]))
-    summary["kl_per_latent"] = log[-1]["kl_per_latent"]
-    summary["active_latents"] = int(sum(v > 0.1 for v in log[-1]["kl_per_latent"]))
+    kl = log[-1].get("kl_per_latent")
+    if kl is None and probe_kl is not None:
+        kl, summary["kl_per_latent_source"] = probe_kl, "probe set (the model logs no kl_per_latent)"
+    if kl is not None:
+        summary["kl_per_latent"] = kl
+        summary["active_latents"] = int(sum(v > 0.1 for v in kl))
     minibatch = [k for k in MINIBATCH_TERMS if k in summary]
     if minibatch:
         summary["notes"] = {k: "minibatch estimate at the training batch size (biased at batch 64); Chen's full-dataset "
@@ -147,7 +153,7 @@ def _record_cell(study_name: str, cell: Cell, store: RunStore, resolved: torch.d
         record["training_updates_per_step"] = list(type(result.model).updates_per_step)
         t1 = time.perf_counter()
         scores = score_trained(cell, out, result.model, config, resolved)
-        record.update(status="complete", training=_final_training_summary(out), **scores,
+        record.update(status="complete", training=_final_training_summary(out, scores["probe"]["kl_per_latent"]), **scores,
                       timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
                                "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
     except DivergenceError as exc:

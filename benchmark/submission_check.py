@@ -27,6 +27,21 @@ def check_submission(path, timeout: float = CHECK_TIMEOUT_S) -> list[tuple[str, 
         return list(failure.partial or []) + [(failure.stage, False, failure.reason)]
 
 
+def _score_like_a_study_cell(cfg, folder: Path, model) -> str:
+    """What ``submit`` does after training, on the check's run: the record's training summary and every
+    score of a smoke-study cell (eval mode, probe codes, traversals) — so a model that trains but cannot be
+    scored fails here, in seconds, not in every cell of a submit."""
+    from .evaluation import score_trained
+    from .runner import _final_training_summary
+    from .studies import Cell, get_study
+
+    ref = get_study("smoke").cells[0]
+    cell = Cell(cfg, ref.metrics, ref.metric_preset, ref.metric_overrides, ref.eval_seed, 1)
+    scores = score_trained(cell, folder, model, cfg, "cpu")
+    summary = _final_training_summary(folder, scores["probe"]["kl_per_latent"])
+    return f"scored as a study cell: {', '.join(sorted(scores['metrics']))}; {summary['active_latents']} active latent(s)"
+
+
 def _run_checks(path, started=lambda stage, partial=None: None) -> list[tuple[str, bool, str]]:
     """The checks themselves; stops at the first failure that makes later checks meaningless."""
     from core.layout import CHECKPOINT, read_log
@@ -92,6 +107,13 @@ def _run_checks(path, started=lambda stage, partial=None: None) -> list[tuple[st
                 m2 = again.encode(xs)[0]
             ok = torch.equal(m1, m2) and np.isfinite(m1.numpy()).all()
             out.append(("save and reload", ok, "checkpoint reloads (weights_only) and encodes identically"))
+            if not ok:
+                return out
+            started("scoring", out)
+            try:
+                out.append(("scoring", True, _score_like_a_study_cell(cfg, Path(tmp) / "a", reloaded)))
+            except Exception as exc:
+                out.append(("scoring", False, f"training worked, scoring as a study cell failed: {type(exc).__name__}: {exc}"))
         except Exception as exc:
             out.append(("training", False, f"{type(exc).__name__}: {exc}"))
     started("done", out)

@@ -73,7 +73,7 @@ def test_newcomer_check_submit_leaderboard_and_report(tmp_path, capsys):
     path.write_text(textwrap.dedent(SMALL_MODEL))
     assert main(["check-submission", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "6/6 checks passed" in out
+    assert "7/7 checks passed" in out
     store = tmp_path / "store"
     assert main(["submit", str(path), "--study", "smoke", "--store", str(store)]) == 0
     board = (store / "smoke" / "leaderboard.md").read_text()
