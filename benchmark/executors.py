@@ -13,6 +13,8 @@ No executor chooses a device: every cell's device is chosen inside the process t
 
 from __future__ import annotations
 
+import os
+
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
@@ -81,9 +83,10 @@ def _calls(study_name, cells, store_root, require_gpu: bool = False, cells_per_g
     return [(study_name, c.to_dict(), str(store_root), None, require_gpu, cells_per_gpu) for c in cells]
 
 
-def run_cell_in_worker(*args) -> dict:
-    """``run_cell`` in a pool worker that ends itself when the runner that started the pool dies."""
-    exit_with_parent()
+def run_cell_in_worker(runner_pid: int, *args) -> dict:
+    """``run_cell`` in a pool worker that ends itself when the runner (``runner_pid``) that started the
+    pool dies — also when it died before this worker started."""
+    exit_with_parent(parent=runner_pid)
     return run_cell(*args)
 
 
@@ -94,7 +97,8 @@ def run_local(study_name, cells, store_root, jobs: int, require_gpu: bool = Fals
             yield run_cell(*args)
         return
     par = Parallel(n_jobs=jobs, backend="loky", return_as="generator_unordered")
-    yield from par(delayed(run_cell_in_worker)(*args) for args in calls)
+    runner = os.getpid()
+    yield from par(delayed(run_cell_in_worker)(runner, *args) for args in calls)
 
 
 def run_dask(study_name, cells, store_root, jobs: int, address: str, require_gpu: bool = False,

@@ -73,13 +73,18 @@ def _json_safe(obj, path: str = "", bad: list | None = None):
 _WATCHING_PARENT = False
 
 
-def exit_with_parent(poll_s: float = 1.0) -> None:
-    """In a worker process: end this process (like a kill, so its claim goes stale and the checkpoint
-    stays the last atomic one) as soon as the process that started it is gone. Idempotent."""
+def exit_with_parent(poll_s: float = 1.0, parent: int | None = None) -> None:
+    """In a worker process: end this process (releasing its claims; the checkpoint stays the last atomic
+    one) as soon as the runner that started it is gone. ``parent`` is the runner's pid as the runner itself
+    gave it: a worker that starts after its runner was killed — already re-parented, so ``getppid()`` would
+    name its new parent — ends at once instead of running the study headless. Idempotent."""
     global _WATCHING_PARENT
     if _WATCHING_PARENT:
         return
     _WATCHING_PARENT = True
+    if parent is not None and os.getppid() != parent:
+        release_held()
+        os._exit(1)
     parent = os.getppid()
     # (Not prctl(PR_SET_PDEATHSIG): it fires when the *thread* that spawned us ends, and pools spawn
     # workers from helper threads.)

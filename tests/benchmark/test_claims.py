@@ -104,3 +104,53 @@ def test_a_signalled_run_releases_its_claim(tmp_path, sig):
     assert "interrupted" in err and "Traceback" not in err, err[-800:]
     assert not list((store / "smoke").glob(f"*/{CLAIM}")), "the claim outlived the run"
     assert not list((store / "smoke").glob(f"*/{RESULT}"))
+
+
+def _descendants(pid: int) -> set[int]:
+    """Every live process below ``pid`` (from /proc)."""
+    parents = {}
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+                parents[int(entry.name)] = int(stat[stat.rindex(")") + 2:].split()[1])
+            except (OSError, ValueError):
+                continue
+    found, frontier = set(), {pid}
+    while frontier:
+        frontier = {p for p, pp in parents.items() if pp in frontier} - found
+        found |= frontier
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except (OSError, IndexError):
+        return False
+
+
+@pytest.mark.parametrize("moment", [0.5, 2.0, 5.0, 10.0])
+def test_no_worker_outlives_a_killed_runner(tmp_path, moment):
+    """`run --jobs 2` killed (SIGKILL: no handler runs) at several moments — while its pool starts and
+    while cells train: within 20 s no process it started is still running."""
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen([sys.executable, "-m", "benchmark", "run", "--study", "smoke", "--jobs", "2",
+                             "--store", str(tmp_path / "store")], cwd=ROOT, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    seen: set[int] = set()
+    deadline = time.time() + moment
+    while time.time() < deadline and proc.poll() is None:
+        seen |= _descendants(proc.pid)
+        time.sleep(0.05)
+    seen |= _descendants(proc.pid)
+    assert seen or moment < 5, "the runner had started no worker after 5 s: the test would prove nothing"
+    proc.kill()
+    proc.wait()
+    deadline = time.time() + 20
+    while any(_running(p) for p in seen) and time.time() < deadline:
+        time.sleep(0.2)
+    left = [p for p in seen if _running(p)]
+    for p in left:
+        os.kill(p, signal.SIGKILL)
+    assert not left, f"{len(left)} process(es) outlived the runner killed at {moment} s"

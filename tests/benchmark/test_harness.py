@@ -293,6 +293,16 @@ def test_pool_worker_exits_when_the_runner_dies():
     assert gone, "the worker kept running after its runner was killed"
 
 
+def test_a_worker_that_starts_after_its_runner_died_ends_at_once():
+    """Killed while its pool starts, the runner is gone before a worker's first task: the worker, already
+    re-parented, must not take its new parent for the runner and run the study headless."""
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    gone_runner = 2**22 + 999  # not our parent: the runner that handed out the task has died
+    code = f"from benchmark.runner import exit_with_parent; import time; exit_with_parent(0.1, parent={gone_runner}); time.sleep(120)"
+    done = subprocess.run([sys.executable, "-c", code], cwd=root, timeout=60)
+    assert done.returncode == 1
+
+
 def test_report_of_the_smoke_study_has_its_structure(reference_store):
     """The report a user opens after `run --study smoke`: summary figure, glossary, leaderboard, only
     embedded images, and run pages whose links to the record and log exist."""
