@@ -129,9 +129,15 @@ class Heartbeat:
         self._thread.join(timeout=5)
 
 
+class Terminated(BaseException):
+    """SIGTERM arrived (a scheduler, ``kill``): unwinds like Ctrl-C, so every ``finally`` runs. Not a
+    KeyboardInterrupt: one of those passing through native code can make CPython end the process by SIGINT
+    even after the command caught it."""
+
+
 @contextmanager
 def terminate_as_interrupt():
-    """Within the block, SIGTERM raises KeyboardInterrupt (so ``finally`` releases claims), where SIGTERM
+    """Within the block, SIGTERM raises :class:`Terminated` (so ``finally`` releases claims), where SIGTERM
     still has its default action and this is the main thread; a handler someone else installed (Slurm's
     submitit, a test) is left in place."""
     if threading.current_thread() is not threading.main_thread() or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
@@ -139,7 +145,7 @@ def terminate_as_interrupt():
         return
 
     def interrupt(signum, frame):
-        raise KeyboardInterrupt(f"signal {signum}")
+        raise Terminated(f"signal {signum}")
 
     signal.signal(signal.SIGTERM, interrupt)
     try:

@@ -12,6 +12,7 @@ import sys
 import warnings
 
 from benchmark import commands
+from benchmark.claims import Terminated
 from benchmark.commands.common import os_error_line
 from benchmark.commands.examples import epilog
 
@@ -91,6 +92,10 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted: finished cells are stored; rerun the same command to resume", file=sys.stderr)
         return 130
+    except Terminated:
+        print("terminated (SIGTERM): finished cells are stored, claims released; rerun the same command to resume",
+              file=sys.stderr)
+        return 143
     except (ValueError, KeyError, OSError, MemoryError, OverflowError) as exc:  # bad input: one clear line
         if args.debug:
             raise

@@ -100,8 +100,10 @@ def test_a_signalled_run_releases_its_claim(tmp_path, sig):
     assert claims, "no cell was claimed within 2 minutes"
     proc.send_signal(sig)
     _, err = proc.communicate(timeout=120)
-    assert proc.returncode == 130, err[-800:]
-    assert "interrupted" in err and "Traceback" not in err, err[-800:]
+    # SIGTERM: status 143. Ctrl-C: 130, or death by SIGINT (-2), CPython's own ending after a
+    # KeyboardInterrupt that passed through native code — either way after every ``finally`` ran.
+    assert proc.returncode in ((143,) if sig == signal.SIGTERM else (130, -2)), err[-800:]
+    assert ("terminated" if sig == signal.SIGTERM else "interrupted") in err and "Traceback" not in err, err[-800:]
     assert not list((store / "smoke").glob(f"*/{CLAIM}")), "the claim outlived the run"
     assert not list((store / "smoke").glob(f"*/{RESULT}"))
 
@@ -124,33 +126,43 @@ def _descendants(pid: int) -> set[int]:
 
 
 def _running(pid: int) -> bool:
+    """A live process that could run cells: zombies and the pools' idle resource trackers (joblib's and
+    multiprocessing's; they hold no cell and do no work, but can outlive a SIGKILLed runner) do not count."""
     try:
+        if "resource_tracker" in Path(f"/proc/{pid}/cmdline").read_text():
+            return False
         return "Z" not in Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
     except (OSError, IndexError):
         return False
 
 
-@pytest.mark.parametrize("moment", [0.5, 2.0, 5.0, 10.0])
-def test_no_worker_outlives_a_killed_runner(tmp_path, moment):
-    """`run --jobs 2` killed (SIGKILL: no handler runs) at several moments — while its pool starts and
-    while cells train: within 20 s no process it started is still running."""
+@pytest.mark.parametrize("after", [0.0, 0.5, 2.0, 6.0])
+def test_no_worker_outlives_a_killed_runner(tmp_path, after):
+    """`run --jobs 2` killed (SIGKILL: no handler runs) at several moments after its pool's first process
+    appears — while the workers start and while cells train: within 20 s none of its processes runs."""
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", "run", "--study", "smoke", "--jobs", "2",
                              "--store", str(tmp_path / "store")], cwd=ROOT, env=env,
                             stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     seen: set[int] = set()
-    deadline = time.time() + moment
+    deadline = time.time() + 120
+    while not seen and time.time() < deadline and proc.poll() is None:
+        seen = _descendants(proc.pid)
+        time.sleep(0.02)
+    assert seen, "the runner started no worker within 2 minutes"
+    deadline = time.time() + after
     while time.time() < deadline and proc.poll() is None:
         seen |= _descendants(proc.pid)
         time.sleep(0.05)
-    seen |= _descendants(proc.pid)
-    assert seen or moment < 5, "the runner had started no worker after 5 s: the test would prove nothing"
     proc.kill()
     proc.wait()
     deadline = time.time() + 20
     while any(_running(p) for p in seen) and time.time() < deadline:
         time.sleep(0.2)
     left = [p for p in seen if _running(p)]
-    for p in left:
-        os.kill(p, signal.SIGKILL)
-    assert not left, f"{len(left)} process(es) outlived the runner killed at {moment} s"
+    for p in seen:  # the failures, and the idle resource trackers the test tolerates: leave nothing behind
+        try:
+            os.kill(p, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+    assert not left, f"{len(left)} process(es) outlived the runner killed {after} s after its pool started"
