@@ -52,6 +52,8 @@ def _has_metrics(record: dict) -> bool:
 class RunStore:
     def __init__(self, root: str | os.PathLike | None = None, stale_after: float = EXPIRE_AFTER_S) -> None:
         self.root = Path(root) if root else default_root()
+        if self.root.exists() and not self.root.is_dir():
+            raise ValueError(f"the store {self.root} is a file, not a folder; give --store a folder (created if missing)")
         self.stale_after = stale_after
 
     def study_dir(self, study: str) -> Path:

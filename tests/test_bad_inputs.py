@@ -336,6 +336,8 @@ CASES = [
          setup=_abandoned_temps, unchanged=("store",), stream="out", check=_only_the_live_temp_kept),
     Case("a store path beyond the system's limit", ["run", "--study", "smoke", "--store", "{tmp}/" + "/".join(["d" * 200] * 21)],
          2, "a path is too long for this system"),
+    Case("status of a store that is a file", ["status", "--study", "smoke", "--store", "{tmp}/store.txt"], 2,
+         "is a file, not a folder", setup=_write("{tmp}/store.txt", "not a store")),
     Case("unknown study", ["run", "--study", "smok", "--store", "{store}"], 2, "Did you mean: smoke"),
     Case("unknown metric", ["evaluate-codes", "{tmp}/ok.npz", "--metrics", "mgi"], 2, "Unknown metric 'mgi'",
          setup=_npz("{tmp}/ok.npz", codes=np.random.default_rng(0).normal(size=(6, 2)), factors=FACTORS, factor_sizes=[3, 2])),

@@ -136,7 +136,7 @@ def _running(pid: int) -> bool:
         return False
 
 
-@pytest.mark.parametrize("after", [0.0, 0.5, 2.0, 6.0])
+@pytest.mark.parametrize("after", [0.0, pytest.param(0.5, marks=pytest.mark.slow), 2.0, pytest.param(6.0, marks=pytest.mark.slow)])
 def test_no_worker_outlives_a_killed_runner(tmp_path, after):
     """`run --jobs 2` killed (SIGKILL: no handler runs) at several moments after its pool's first process
     appears — while the workers start and while cells train: within 20 s none of its processes runs."""
