@@ -130,7 +130,7 @@ class RunStore:
     def is_complete(self, study: str, cell: Cell) -> bool:
         rec = self.read_record(study, cell)
         return bool(rec and rec.get("schema_version") == SCHEMA_VERSION and rec.get("status") == "complete"
-                    and rec.get("cell_hash") == cell.content_hash() and _has_metrics(rec) and not record_field_problem(rec))
+                    and rec.get("cell_hash") == cell.content_hash() and not record_field_problem(rec))
 
     # ----- claims -----------------------------------------------------------------------------
     def claim(self, study: str, cell: Cell) -> bool:

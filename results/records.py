@@ -64,9 +64,6 @@ def load_records(study_dir: str | Path, include_failed: bool = False) -> list[di
             continue
         if rec.get("status") != "complete" and not include_failed:
             continue
-        if rec.get("status") == "complete" and not isinstance(rec.get("metrics"), dict):
-            warnings.warn(f"{path}: complete record without metrics; skipped", stacklevel=2)
-            continue
         rec["_path"] = str(path)
         out.append(rec)
     return sorted(out, key=lambda r: (r.get("cell_index", 0), r.get("cell_hash", "")))
