@@ -1,16 +1,22 @@
 """Run untrusted code (a submission, an external encoder) in a child process with a time limit.
 
-The child reports each stage it starts and, at the end, its result. Whatever the code does — raise,
-call ``sys.exit``, crash the interpreter, sleep forever — the parent gets either the result or an
-:class:`IsolatedFailure` naming the stage that was running and what happened.
+The child runs confined (:func:`benchmark.sandbox.confine_child`: its own process group, killed with
+everything it forked at the end; writes only in a temporary folder of its own). It reports each stage
+it starts and, at the end, its result. Whatever the code does — raise, call ``sys.exit``, crash the
+interpreter, sleep forever — the parent gets either the result or an :class:`IsolatedFailure` naming
+the stage that was running and what happened.
 """
 
 from __future__ import annotations
 
 import multiprocessing as mp
+import os
+import shutil
+import tempfile
 import time
 import traceback
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 
@@ -22,7 +28,11 @@ class IsolatedFailure(RuntimeError):
         self.stage, self.reason, self.partial = stage, reason, partial
 
 
-def _child(conn, fn: Callable, args: tuple) -> None:
+def _child(conn, fn: Callable, args: tuple, workdir: str, parent_pid: int) -> None:
+    from .sandbox import confine_child
+
+    confine_child(Path(workdir), parent_pid)
+
     def started(stage: str, partial: Any = None) -> None:
         conn.send(("stage", (stage, partial)))
 
@@ -45,9 +55,12 @@ def run_isolated(fn: Callable[..., Any], args: tuple, timeout: float, first_stag
     ``fn`` must be importable (a module-level function) and call ``started(name, partial)`` as it enters
     each stage; ``partial`` (what it has so far) comes back with a failure.
     """
+    from .sandbox import kill_group
+
     ctx = mp.get_context("spawn")
     parent, child = ctx.Pipe(duplex=False)
-    proc = ctx.Process(target=_child, args=(child, fn, args), daemon=True)
+    workdir = tempfile.mkdtemp(prefix="benchmark-isolated-")
+    proc = ctx.Process(target=_child, args=(child, fn, args, workdir, os.getpid()), daemon=True)
     proc.start()
     child.close()
     stage, partial, deadline = first_stage, None, time.monotonic() + timeout
@@ -74,4 +87,6 @@ def run_isolated(fn: Callable[..., Any], args: tuple, timeout: float, first_stag
         if proc.is_alive():
             proc.kill()
         proc.join(5)
+        kill_group(proc.pid)  # whatever the code forked dies with it
         parent.close()
+        shutil.rmtree(workdir, ignore_errors=True)

@@ -12,7 +12,9 @@ import os
 import threading
 import time
 import traceback
+from contextlib import contextmanager
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -100,13 +102,14 @@ def exit_with_parent(poll_s: float = 1.0, parent: int | None = None) -> None:
 
 
 def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | None = None, require_gpu: bool = False,
-             cells_per_gpu: int = 1) -> dict:
+             cells_per_gpu: int = 1, time_limit: float | None = None) -> dict:
     """Train (resuming) and evaluate one cell; write its record last. Returns a short summary.
 
     The device is chosen here, in the process that trains (``benchmark.devices.choose_device``): ``device``
     None keeps the config's (``auto``: this process's GPU slot, else the CPU); ``require_gpu`` makes "no GPU
-    visible" a failed cell with a one-line reason instead of a CPU run. The cell's claim carries a heartbeat
-    while it runs and is released however the cell ends — Ctrl-C and SIGTERM included."""
+    visible" a failed cell with a one-line reason instead of a CPU run; ``time_limit`` (seconds; submissions
+    only, for ``check-submission``) stops a submission that has not finished by then. The cell's claim
+    carries a heartbeat while it runs and is released however the cell ends — Ctrl-C and SIGTERM included."""
     prepare_cuda_environment()  # before anything can make the first cuBLAS call
     cell = Cell.from_dict(cell_dict)
     store = RunStore(store_root)
@@ -118,13 +121,14 @@ def run_cell(study_name: str, cell_dict: dict, store_root: str, device: str | No
         with terminate_as_interrupt(), store.heartbeat(study_name, cell):
             if store.is_complete(study_name, cell):  # finished by another runner between our check and our claim
                 return {"index": cell.index, "state": "skipped"}
-            return _train_and_score(study_name, cell, store, device, require_gpu, cells_per_gpu)
+            deadline = time.monotonic() + time_limit if time_limit else None
+            return _train_and_score(study_name, cell, store, device, require_gpu, cells_per_gpu, deadline)
     finally:
         store.release(study_name, cell)
 
 
 def _train_and_score(study_name: str, cell: Cell, store: RunStore, device: str | None, require_gpu: bool,
-                     cells_per_gpu: int) -> dict:
+                     cells_per_gpu: int, deadline: float | None = None) -> dict:
     """The claimed cell's work: train, score, write the record (a failed one with the reason)."""
     torch.set_num_threads(cell.threads)
     try:
@@ -132,13 +136,29 @@ def _train_and_score(study_name: str, cell: Cell, store: RunStore, device: str |
     except (GPURequiredError, ValueError) as exc:
         return {"index": cell.index, "state": "failed", "error": str(exc), "seconds": 0.0}
     try:
-        return _record_cell(study_name, cell, store, resolved)
+        return _record_cell(study_name, cell, store, resolved, deadline)
     finally:
         if slot is not None:
             slot.release()
 
 
-def _record_cell(study_name: str, cell: Cell, store: RunStore, resolved: torch.device) -> dict:
+@contextmanager
+def _trained(cell: Cell, config, out: Path, store: RunStore, record: dict, deadline: float | None):
+    """Train the cell (resuming) and yield what scoring needs. A submission trains in its sandbox, and this
+    process — which writes the record — never imports it (:mod:`benchmark.submission_sandbox`)."""
+    if cell.config.submission:
+        from .submission_sandbox import trained_submission
+
+        with trained_submission(config, out, cell.threads, store.root, record, deadline) as result:
+            yield result
+        return
+    result = train(config, out, threads=cell.threads)
+    save_snapshot(out / WEIGHTS, result.model)  # the model zoo: parameters only, read back on any device
+    yield SimpleNamespace(model=result.model, updates_per_step=type(result.model).updates_per_step,
+                          images_per_second=result.images_per_second, resumed_from=result.resumed_from)
+
+
+def _record_cell(study_name: str, cell: Cell, store: RunStore, resolved: torch.device, deadline: float | None = None) -> dict:
     out = store.cell_dir(study_name, cell)
     config = type(cell.config).from_dict({**cell.config.to_dict(), "device": str(resolved)})
     t0 = time.perf_counter()
@@ -146,24 +166,21 @@ def _record_cell(study_name: str, cell: Cell, store: RunStore, resolved: torch.d
         "schema_version": SCHEMA_VERSION, "code_version": code_version(), "study": study_name, "cell_index": cell.index,
         "cell_hash": cell.content_hash(), "cell": cell.to_dict(), "torch": torch.__version__,
     }
-    if cell.config.submission:
-        from .submission import load_submission
-
-        record["submission"] = load_submission(cell.config.submission)[0].to_dict()
     try:
-        result = train(config, out, threads=cell.threads)
-        t_train = time.perf_counter() - t0
-        record["provenance"] = provenance(resolved, config.precision, cell.threads)
-        save_snapshot(out / WEIGHTS, result.model)  # the model zoo: parameters only, read back on any device
-        record["training_updates_per_step"] = list(type(result.model).updates_per_step)
-        t1 = time.perf_counter()
-        scores = score_trained(cell, out, result.model, config, resolved)
-        record.update(status="complete", training=_final_training_summary(out, scores["probe"]["kl_per_latent"]), **scores,
-                      timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
-                               "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
+        with _trained(cell, config, out, store, record, deadline) as result:
+            t_train = time.perf_counter() - t0
+            record["provenance"] = provenance(resolved, config.precision, cell.threads)
+            record["training_updates_per_step"] = list(result.updates_per_step)
+            t1 = time.perf_counter()
+            scores = score_trained(cell, out, result.model, config, resolved)
+            record.update(status="complete", training=_final_training_summary(out, scores["probe"]["kl_per_latent"]), **scores,
+                          timings={"train_s": round(t_train, 2), "eval_s": round(time.perf_counter() - t1, 2),
+                                   "train_images_per_s": round(result.images_per_second, 1), "resumed_from": result.resumed_from})
     except DivergenceError as exc:
         record.update(status="failed", error=str(exc), training=_final_training_summary(out))
-    except Exception as exc:  # keep going: the cell is marked failed with the reason
+    except Exception as exc:  # keep going: the cell is marked failed with the reason (and no scores)
+        for key in ("metrics", "probe", "snapshots", "run", "training", "timings"):
+            record.pop(key, None)
         record.update(status="failed", error=f"{type(exc).__name__}: {exc}", traceback=traceback.format_exc(limit=5))
     record["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     bad: list[str] = []

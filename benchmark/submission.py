@@ -2,7 +2,8 @@
 
 The file defines ``METADATA = SubmissionMetadata(...)`` and ``Model``, a subclass of
 :class:`models.VAEModel` constructed as ``Model(channels, latent_dim, **hyper_parameters)``.
-Submission code runs as the current user, with the user's permissions: only load files you trust.
+The suite runs submission code only in confined child processes (:mod:`benchmark.submission_sandbox`):
+its own folder, no write access elsewhere where the kernel has Landlock, scored from outside.
 """
 
 from __future__ import annotations
@@ -124,16 +125,44 @@ def load_submission(path: str | Path):
 # ----- the cells a submission runs: the study's protocol × the submission's grid --------------------
 
 
-def submission_config(path, hparams: dict, seed: int = 0, **train) -> RunConfig:
-    """The RunConfig of one grid point of a submission (the file's digest identifies it)."""
-    meta, _ = load_submission(path)
+METADATA_TIMEOUT_S = 120.0
+
+
+def _metadata_in_child(path: str, started=None) -> dict:
+    return load_submission(path)[0].to_dict()
+
+
+def submission_metadata(path: str | Path) -> SubmissionMetadata:
+    """The file's METADATA, read in a confined child process (:func:`benchmark.isolation.run_isolated`): the
+    process that schedules cells and writes records never imports submission code."""
+    from .isolation import IsolatedFailure, run_isolated
+
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise ValueError(f"{path}: submission file not found")
+    key = (str(path), file_digest(path))
+    if key not in _METADATA:
+        try:
+            _METADATA[key] = SubmissionMetadata(**run_isolated(_metadata_in_child, (str(path),), METADATA_TIMEOUT_S, "import"))
+        except IsolatedFailure as failure:
+            raise ValueError(failure.reason.removeprefix("ValueError: ")) from None
+    return _METADATA[key]
+
+
+_METADATA: dict[tuple[str, str], SubmissionMetadata] = {}
+
+
+def submission_config(path, hparams: dict, seed: int = 0, meta: SubmissionMetadata | None = None, **train) -> RunConfig:
+    """The RunConfig of one grid point of a submission (the file's digest identifies it); ``meta``: its
+    metadata when already at hand (inside the confined child), else read in a child."""
+    meta = meta or submission_metadata(path)
     return RunConfig(model=meta.name, hparams=tuple(hparams.items()), seed=seed, submission=str(Path(path).resolve()),
                      submission_digest=file_digest(path), **train)
 
 
 def submission_cells(path, study: Study) -> list[Cell]:
     """The study's protocol (datasets, seeds, training settings, metrics) × the submission's grid."""
-    meta, _ = load_submission(path)
+    meta = submission_metadata(path)
     ref = study.cells[0]
     train = {k: v for k, v in ref.config.to_dict().items()
              if k in ("steps", "batch_size", "lr", "adam_betas", "adam_eps", "latent_dim", "likelihood", "precision",
@@ -145,7 +174,7 @@ def submission_cells(path, study: Study) -> list[Cell]:
     for dataset in datasets:
         for hp in meta.grid_points():
             for seed in seeds:
-                cfg = submission_config(path, hp, seed=seed, dataset=dataset, **train)
+                cfg = submission_config(path, hp, seed=seed, meta=meta, dataset=dataset, **train)
                 cells.append(Cell(cfg, ref.metrics, ref.metric_preset, ref.metric_overrides, ref.eval_seed, ref.threads,
                                   index=len(study.cells) + len(cells)))
     return cells
