@@ -116,6 +116,7 @@ def confine_child(workdir: Path, parent_pid: int) -> str:
             os._exit(1)
     for var in ("TMPDIR", "NUMBA_CACHE_DIR", "MPLCONFIGDIR", "XDG_CACHE_HOME"):
         os.environ[var] = str(workdir)
+    os.environ["JOBLIB_MULTIPROCESSING"] = "0"  # its semaphores live in /dev/shm, out of reach: serial, no warning
     tempfile.tempdir = str(workdir)
     os.chdir(workdir)
     sys.dont_write_bytecode = True

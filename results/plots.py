@@ -80,7 +80,11 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
 
 def _draw_kl(ax, run_dir: str | Path, title: str) -> None:
     """Per-latent KL (solid, left axis) and, for capacity annealing, C and the total KL (right axis)."""
-    log = read_log(run_dir)
+    log = [r for r in read_log(run_dir) if "kl_per_latent" in r]  # optional in loss_terms (a submission's may omit it)
+    if not log:
+        ax.text(0.5, 0.5, "n/a: this model logs no per-latent KL", ha="center", va="center", transform=ax.transAxes)
+        ax.set_title(title, fontsize=9)
+        return
     steps = [r["step"] for r in log]
     kl = list(zip(*[r["kl_per_latent"] for r in log]))  # (latents, logged steps)
     cmap = plt.get_cmap("tab10")

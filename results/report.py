@@ -87,7 +87,8 @@ def _run_details(r: dict) -> list[str]:
         if isinstance(v, (list, dict)):
             continue
         note = " (minibatch estimate at the training batch size: biased" + (f"; Chen's full-dataset value {fixed(chen[k])}" if chen.get(k) is not None else "") + ")" if k in _MINIBATCH else ""
-        rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{v if isinstance(v, int) else fixed(v)}</td></tr>")
+        shown = html.escape(v) if isinstance(v, str) else v if isinstance(v, int) else fixed(v)  # e.g. kl_per_latent_source
+        rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{shown}</td></tr>")
     link = f"../../{html.escape(r['cell_hash'])}"
     return ["<h2>Configuration</h2>", f"<table>{conf}</table>", "<h2>End of training (mean of the last logged steps)</h2>",
             f"<table>{''.join(rows)}</table>",
