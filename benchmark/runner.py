@@ -14,7 +14,6 @@ import time
 import traceback
 from contextlib import contextmanager
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import torch
@@ -29,7 +28,7 @@ from .evaluation import score_trained
 from .provenance import provenance
 from .store import RunStore, code_version
 from .studies import Cell, Study
-from .training import DivergenceError, train
+from .training import DivergenceError, Trained, train
 
 
 MINIBATCH_TERMS = ("total_correlation", "mutual_information", "dimension_wise_kl")
@@ -154,8 +153,7 @@ def _trained(cell: Cell, config, out: Path, store: RunStore, record: dict, deadl
         return
     result = train(config, out, threads=cell.threads)
     save_snapshot(out / WEIGHTS, result.model)  # the model zoo: parameters only, read back on any device
-    yield SimpleNamespace(model=result.model, updates_per_step=type(result.model).updates_per_step,
-                          images_per_second=result.images_per_second, resumed_from=result.resumed_from)
+    yield Trained(result.model, type(result.model).updates_per_step, result.images_per_second, result.resumed_from)
 
 
 def _record_cell(study_name: str, cell: Cell, store: RunStore, resolved: torch.device, deadline: float | None = None) -> dict:

@@ -21,7 +21,6 @@ import sys
 import tempfile
 import time
 from contextlib import contextmanager
-from dataclasses import dataclass
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -32,7 +31,7 @@ from core.io import atomic_write
 from core.layout import CHECKPOINT, CODES, CONFIG, LOG, RESULT, WEIGHTS
 
 from .sandbox import kill_group
-from .training import DivergenceError
+from .training import DivergenceError, Trained
 
 CALL_TIMEOUT_S = 600.0  # one encode/decode batch, the metadata, starting up
 _RUN_FILES = (CONFIG, LOG, CHECKPOINT, WEIGHTS)  # what comes back from the child's folder; nothing else
@@ -195,14 +194,6 @@ class StoreGuard:
                 changed.append(path)
                 atomic_write(path, lambda tmp, data=data: Path(tmp).write_bytes(data))
         return changed
-
-
-@dataclass
-class Trained:
-    model: object
-    updates_per_step: list
-    images_per_second: float
-    resumed_from: int
 
 
 def _write_codes_from_outside(model: RemoteModel, config, out: Path) -> None:

@@ -55,6 +55,16 @@ class TrainResult:
     model: torch.nn.Module | None = None  # the trained model, on the run's device (evaluation reuses it)
 
 
+@dataclass(frozen=True)
+class Trained:
+    """What scoring needs from a trained cell, whether it trained here or in a submission's sandbox."""
+
+    model: object  # a torch module, or a submission's model answering encode/decode from its sandbox
+    updates_per_step: list
+    images_per_second: float
+    resumed_from: int
+
+
 def _finite_or_raise(terms: dict[str, torch.Tensor], step: int) -> None:
     loss = terms["loss"]
     if torch.isfinite(loss).item():

@@ -14,63 +14,32 @@ from benchmark.cli import main
 from benchmark.sandbox import landlock_abi, restrict_writes
 from benchmark.submission_sandbox import StoreGuard
 from core.layout import RESULT
+from tests.submissions import write_submission
 
 needs_landlock = pytest.mark.skipif(landlock_abi() == 0, reason="this kernel has no Landlock")
 
 MARK = "987654"  # a grandchild that sleeps this long is the submission's leftover process
 
-# A submission that tries everything at import: write into the store (it guesses the path), into the checkout,
-# patch the scoring code of its own process, and fork a process meant to outlive it. None of it may matter.
-HOSTILE = '''
-import os, pathlib, subprocess
-import torch
-from torch import nn
-from benchmark.submission import SubmissionMetadata
-from models import VAEModel
-from models.gaussian import kl_per_latent
+# Tampering tried at import, on top of a valid submission: write into the store (it guesses the path), into the
+# checkout, patch the scoring code of its own process, and fork a process meant to outlive it. None may matter.
+HOSTILE = """
+import pathlib, subprocess
 
-TRIED = []
 for record in pathlib.Path({store!r}).glob("*/*/result.json"):
     try:
         record.write_text("{{}}")
-        TRIED.append("WROTE " + str(record))
-    except OSError as exc:
-        TRIED.append(type(exc).__name__)
-try:
-    (pathlib.Path(__file__).parent / "planted.txt").write_text("x")
-except OSError:
-    pass
-try:
-    import benchmark, metrics
-    (pathlib.Path(benchmark.__file__).parent / "planted.py").write_text("x = 1")
-except OSError:
-    pass
+    except OSError:
+        pass
+for planted in (pathlib.Path(__file__).parent / "planted.txt", pathlib.Path({root!r}) / "benchmark" / "planted.py"):
+    try:
+        planted.write_text("x = 1")
+    except OSError:
+        pass
+import metrics
 metrics.evaluate = lambda *a, **k: {{"mig": {{"values": {{"discrete_mig": 0.987}}, "primary": "discrete_mig"}}}}
 subprocess.Popen(["sleep", "{mark}"])
-
-METADATA = SubmissionMetadata(name="hostile", version="0.1", authors=["A. Person"], citation="-", code_url="-",
-                              description="tries to tamper", grid={{"width": [8]}})
-
-
-class Model(VAEModel):
-    def __init__(self, channels, latent_dim, width=8):
-        super().__init__()
-        self.enc = nn.Sequential(nn.Flatten(), nn.Linear(channels * 64 * 64, width), nn.ReLU(), nn.Linear(width, 2 * latent_dim))
-        self.dec = nn.Sequential(nn.Linear(latent_dim, channels * 64 * 64), nn.Unflatten(1, (channels, 64, 64)))
-
-    def encode(self, x):
-        return self.enc(x).chunk(2, dim=1)
-
-    def decode(self, z):
-        return self.dec(z)
-
-    def loss_terms(self, x, eps, step, nll):
-        mu, logvar = self.encode(x)
-        z = mu + (0.5 * logvar).exp() * eps
-        recon = nll(self.decode(z), x)
-        kl = kl_per_latent(mu, logvar).sum()
-        return {{"loss": recon + kl, "reconstruction": recon, "kl": kl}}
-'''
+"""
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def _records(store: Path) -> dict[str, str]:
@@ -101,8 +70,7 @@ def test_restrict_writes_confines_a_process_and_its_children(tmp_path):
         r = subprocess.run(["sh", "-c", "echo x > {other / 'c'}"], capture_output=True)
         assert r.returncode != 0
     """)
-    root = Path(__file__).resolve().parents[2]
-    subprocess.run(["python", "-c", code], check=True, cwd=root, env={**os.environ, "PYTHONPATH": str(root)})
+    subprocess.run(["python", "-c", code], check=True, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     assert sorted(p.name for p in ok.iterdir()) == ["a"] and not list(other.iterdir())
 
 
@@ -124,18 +92,16 @@ def test_store_guard_puts_back_a_changed_or_deleted_record(tmp_path):
 
 @needs_landlock
 def test_a_hostile_submission_cannot_touch_the_store_the_checkout_or_the_scores(smoke_store, tmp_path):
-    path = tmp_path / "hostile.py"
-    path.write_text(textwrap.dedent(HOSTILE.format(store=str(smoke_store), mark=MARK)))
+    path = write_submission(tmp_path, top=HOSTILE.format(store=str(smoke_store), root=str(ROOT), mark=MARK))
     before = _records(smoke_store)
     assert main(["submit", str(path), "--study", "smoke", "--store", str(smoke_store)]) == 0
     after = _records(smoke_store)
     assert {k: after[k] for k in before} == before  # every record it tried to overwrite is as it was
     new = [json.loads(Path(k).read_text()) for k in set(after) - set(before)]
-    assert new and all(r["status"] == "complete" and r["submission"]["name"] == "hostile" for r in new)
+    assert new and all(r["status"] == "complete" and r["submission"]["name"] == "tinyae" for r in new)
     for record in new:
         assert record["submission_sandbox"].startswith("landlock")
         assert record["metrics"]["mig"]["values"]["discrete_mig"] != 0.987  # scored by the parent's own code
         assert {"dci", "sap", "beta_vae"} <= set(record["metrics"])
-    root = Path(__file__).resolve().parents[2]
-    assert not (tmp_path / "planted.txt").exists() and not (root / "benchmark" / "planted.py").exists()
+    assert not (tmp_path / "planted.txt").exists() and not (ROOT / "benchmark" / "planted.py").exists()
     assert _leftovers() == []  # its forked process died with it
