@@ -6,9 +6,8 @@ Slurm array task id); the same study definition always yields the same cells in 
 from __future__ import annotations
 
 import hashlib
-import itertools
 import json
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Any
 
 from core.layout import CELL_HASH_LEN
@@ -89,6 +88,7 @@ class Study:
     name: str
     description: str
     cells: tuple[Cell, ...]
+    caveat: str = ""  # what its results cannot show (a short study's); the report opens with it
 
     def definition_hash(self) -> str:
         return hashlib.sha256("".join(c.content_hash() for c in self.cells).encode()).hexdigest()[:CELL_HASH_LEN]
@@ -116,14 +116,14 @@ def applicable(metrics, dataset: str) -> tuple[str, ...]:
 
 
 def _build(name: str, description: str, combos, train: dict, metrics, preset: str, overrides=None, threads: int = 1,
-           snapshot_metrics=()) -> Study:
+           snapshot_metrics=(), caveat: str = "") -> Study:
     cells = []
     for i, (dataset, model, hp, seed) in enumerate(combos):
         config = RunConfig(dataset=dataset, model=model, hparams=tuple(hp.items()), seed=seed, **train)
         ov = tuple((m, tuple(sorted(kv.items()))) for m, kv in sorted((overrides or {}).items()))
         cells.append(Cell(config, applicable(metrics, dataset), preset, ov, eval_seed=0, threads=threads,
                           snapshot_metrics=tuple(snapshot_metrics), index=i))
-    return Study(name, description, tuple(cells))
+    return Study(name, description, tuple(cells), caveat)
 
 
 FACTOR_METRICS = suite_names()  # the standard suite (each metric module declares whether it belongs)
@@ -138,6 +138,11 @@ def _family_grid(betas, c_maxes, tc_betas, tc_alpha_gamma, anneal_steps, gamma=1
     return grid
 
 
+SHORT_STUDY = ("{steps} training steps and {seeds} seed(s) per configuration: too short to compare families — these "
+               "results show that every stage and output works, not which model disentangles better (the cpu2 study "
+               "does that)")
+
+
 def smoke() -> Study:
     models = [("betavae", {"beta": 4.0}), ("tcvae", {"beta": 6.0}), ("annealed", {"c_max": 5.0, "anneal_steps": 20})]
     train = dict(steps=40, batch_size=16, lr=1e-3, log_every=10, checkpoint_every=20, eval_samples=128, snapshot_steps=(20, 40))
@@ -145,7 +150,7 @@ def smoke() -> Study:
                  "sap": dict(num_train=256, num_test=128), "dci": dict(num_train=256, num_test=128)}
     return _build("smoke", "3 cells on the 384-image tiny dataset, seconds; used by the tests",
                   _cells(["tiny"], models, [0]), train, ("beta_vae", "mig", "sap", "dci"), "quick", overrides,
-                  snapshot_metrics=("mig", "sap"))
+                  snapshot_metrics=("mig", "sap"), caveat=SHORT_STUDY.format(steps=train["steps"], seeds=1))
 
 
 def quick() -> Study:
@@ -153,93 +158,12 @@ def quick() -> Study:
     train = dict(steps=400, batch_size=64, lr=5e-4, log_every=25, checkpoint_every=200, eval_samples=2000)
     return _build("quick", "the default main job: every family on dSprites, 2 seeds, 400 steps — exercises every output "
                   "in ≈ 25 min on 2 cores (too short to separate the families scientifically)",
-                  _cells(["dsprites"], grid, [0, 1]), train, FACTOR_METRICS, "quick")
-
-
-CPU_STEPS = 4800
-
-
-def cpu() -> Study:
-    """The first CPU reference study (``results/store/cpu``, superseded by :func:`cpu2`): one configuration per family
-    at its paper's dSprites setting, 3 seeds, a budget of ≈ 15 min per run on one core.
-
-    Cells are ordered seed-major (every family at seed 0, then seed 1, …) so a partial run already
-    compares all families. Snapshots at ¼, ½ and ¾ of the budget give the budget-vs-separation curve:
-    Adam's learning rate is constant and the data/noise streams do not depend on the total number of
-    steps, so the snapshot at step k *is* a k-step run — except for the annealed model, whose capacity
-    at step k follows this study's schedule. DCI uses 2,000/1,000 train/test codes (dlib: 10,000/5,000;
-    its gradient-boosted trees dominate the evaluation time), β-VAE and FactorVAE 500/250 points (dlib:
-    10,000/5,000, i.e. 1.9 M and 1 M encoded images — 45 min of a CPU core per run); every override is
-    recorded in each cell and its result."""
-    grid = [
-        ("vae", {}),
-        ("betavae", {"beta": 4.0}),  # Higgins et al. 2017, dSprites
-        ("annealed", {"c_max": 25.0, "gamma": 1000.0, "anneal_steps": CPU_STEPS * 3 // 4}),  # Burgess et al. 2018, dSprites
-        ("tcvae", {"beta": 6.0}),  # Chen et al. 2018 (α = γ = 1, minibatch weighted sampling)
-    ]
-    combos = [("dsprites", m, hp, s) for s in (0, 1, 2) for m, hp in grid]
-    quarter = CPU_STEPS // 4
-    train = dict(steps=CPU_STEPS, batch_size=64, lr=1e-3, log_every=100, checkpoint_every=400, eval_samples=10_000,
-                 snapshot_steps=(quarter, 2 * quarter, 3 * quarter, CPU_STEPS))
-    return _build("cpu", f"the first CPU reference (superseded by cpu2): VAE, β-VAE β=4, annealed C=25, β-TCVAE β=6 on dSprites, 3 seeds, "
-                  f"{CPU_STEPS:,} steps of batch 64, Adam 1e-3 (≈ 17 min/run on 1 core)",
-                  combos, train, FACTOR_METRICS, "dlib", overrides={"dci": dict(num_train=2000, num_test=1000),
-                             "beta_vae": dict(num_train=500, num_eval=250),
-                             "factor_vae": dict(num_train=500, num_eval=250, num_variance_estimate=5000)},
-                  snapshot_metrics=("mig", "sap", "modularity_explicitness"))
-
-
-CPU2_STEPS = 15_000
-
-
-CPU2_FIRST_ROUND = 3  # cells 0-2 (VAE, β-VAE, β-TCVAE, seed 0) ran at one thread each
-CPU2_EXTRA_SEEDS = (3, 4, 5)  # extension (cells 15-23): more seeds of the three families the ordering claims compare
-# extension (cells 24-29): the baselines every paper reports at a mid-grid dlib setting (Kim & Mnih 2018; Kumar et al. 2018)
-CPU2_NEW_FAMILIES = (("factorvae", {"gamma": 30.0}), ("dipvae1", {"lambda_od": 10.0, "lambda_d": 100.0}))
-
-
-def cpu2() -> Study:
-    """The published reference study (v2; README, ``results/store/cpu2``): the four families on procedural dSprites with the released dlib
-    net, 3 seeds each, scored with the **full** ``dlib`` preset (no cost-driven overrides: every metric is
-    served from one encode of the factor grid) plus Chen's ``mig_sampled`` and ``elbo_decomposition``.
-
-    Budget (calibrated on one seed, ``docs/studies.md``): 15,000 steps of batch 64, Adam 1e-3, fp32. The
-    capacity-annealed model runs twice: at the paper's γ = 1000 and at γ = 10, the largest value at which
-    it trains within this budget (C rises to 25 nats over 10,000 steps in both). Cells are seed-major, so
-    a partial run already compares every family; snapshots at a third and two thirds of training give the
-    budget curve.
-
-    Extension (v2.1): seeds 3, 4 and 5 of the VAE, β-VAE and β-TCVAE cells (indices 15-23), same settings,
-    so the ordering claims rest on six seeds; then FactorVAE (γ = 30) and DIP-VAE-I (λ_od = 10, λ_d = 100),
-    seeds 0-2 (indices 24-29), same training and scoring. FactorVAE's 15,000 steps are 15,000 VAE updates
-    (and as many discriminator updates)."""
-    anneal = dict(c_max=25.0, anneal_steps=CPU2_STEPS * 2 // 3)
-    grid = [
-        ("vae", {}),
-        ("betavae", {"beta": 4.0}),  # Higgins et al. 2017, dSprites
-        ("tcvae", {"beta": 6.0}),  # Chen et al. 2018 (α = γ = 1, minibatch weighted sampling)
-        ("annealed", {**anneal, "gamma": 1000.0}),  # Burgess et al. 2018, dSprites (schedule compressed 10×)
-        ("annealed", {**anneal, "gamma": 10.0}),  # calibrated: trains within the CPU budget
-    ]
-    combos = [("dsprites", m, hp, s) for s in (0, 1, 2) for m, hp in grid]
-    # Appended, never inserted: cells 0-14 keep their indices and hashes (RunStore.prepare accepts the growth).
-    combos += [("dsprites", m, hp, s) for s in CPU2_EXTRA_SEEDS for m, hp in grid[:3]]
-    combos += [("dsprites", m, hp, s) for s in (0, 1, 2) for m, hp in CPU2_NEW_FAMILIES]
-    third = CPU2_STEPS // 3
-    train = dict(steps=CPU2_STEPS, batch_size=64, lr=1e-3, log_every=250, checkpoint_every=1000, eval_samples=10_000,
-                 snapshot_steps=(third, 2 * third, CPU2_STEPS))
-    study = _build("cpu2", f"the published reference (v2.1): VAE, β-VAE β=4, β-TCVAE β=6, annealed C=25 at γ=1000 and γ=10, "
-                   f"FactorVAE γ=30, DIP-VAE-I λ_od=10 on dSprites, 3 seeds (6 for VAE, β-VAE, β-TCVAE), {CPU2_STEPS:,} steps, full dlib metric budgets + Chen's MIG and TC (≈ 40 min/run on 2 cores)",
-                   combos, train, FACTOR_METRICS + ("mig_sampled", "elbo_decomposition"), "dlib", threads=2,
-                   snapshot_metrics=("mig", "sap"))
-    # The first round ran as two 1-thread cells side by side; on the 2-core machine they trained at ≈ 280
-    # images/s each, against ≈ 900 for one cell on both cores (docs/studies.md), so every later cell runs
-    # alone on two threads. Threads are part of a cell's identity (they change the rounding): the first
-    # round keeps its one.
-    return replace(study, cells=tuple(replace(c, threads=1) if c.index < CPU2_FIRST_ROUND else c for c in study.cells))
+                  _cells(["dsprites"], grid, [0, 1]), train, FACTOR_METRICS, "quick",
+                  caveat=SHORT_STUDY.format(steps=train["steps"], seeds=2))
 
 
 from .dlib_study import dlib, families  # noqa: E402  (defined there, registered here)
+from .reference_studies import cpu, cpu2  # noqa: E402
 
 STUDIES: Registry = Registry("study")
 for _f in (smoke, quick, dlib, families, cpu, cpu2):

@@ -2,7 +2,7 @@
 from which training budget on?
 
 Runs of a study with ``snapshot_steps`` are scored at every snapshot (``record["snapshots"]``); the
-snapshot at step k of a constant-learning-rate run is exactly a k-step run (see ``benchmark.studies.cpu``).
+snapshot at step k of a constant-learning-rate run is exactly a k-step run (see ``benchmark.reference_studies.cpu``).
 
 Two families are *separated* on a metric at a budget when their seed ranges do not overlap: every
 seed of one scores above every seed of the other. With three seeds this is a strict test — a 1-in-20

@@ -9,6 +9,10 @@ import math
 
 MISSING = "–"
 
+MIN_SEEDS = 3  # fewer seeds of a configuration: no rank, confidence interval or UDR is shown (two seeds bound
+# nothing: a 95 % bootstrap CI from two values is their min–max, and both seeds of a pair share one UDR)
+TOO_FEW = f"n/a (n < {MIN_SEEDS})"
+
 
 def fixed(x, digits: int = 3, missing: str = MISSING) -> str:
     """``x`` with ``digits`` decimals; ``missing`` for None, NaN or ±inf; a rounded zero is unsigned."""

@@ -13,7 +13,7 @@ import numpy as np
 
 from core.io import atomic_write_text
 
-from .formatting import MISSING, fixed, over_seeds
+from .formatting import MIN_SEEDS, MISSING, fixed, over_seeds
 from .records import configurations, encodes_image, family_label, load_external, load_records, metric_columns, metric_value
 from .udr_report import with_udr
 
@@ -61,27 +61,31 @@ def aggregate(records: list[dict]) -> tuple[list[dict], list[tuple[str, str, boo
     for name, key, hib in cols:  # competition ranks on the shown (3-decimal) means: equal shown → equal rank
         col = f"{name}.{key}"
         # a collapsed configuration (its codes say nothing about the image) scores "perfectly" on lower-is-better
-        # independence measures (TC 0): it is shown but not ranked there
-        scored = [r for r in rows if r[col] and (hib or not r["collapsed"])]
+        # independence measures (TC 0): it is shown but not ranked there; nor is one with fewer than MIN_SEEDS values
+        scored = [r for r in rows if r[col] and r[col][2] >= MIN_SEEDS and (hib or not r["collapsed"])]
         shown = {id(r): round(r[col][0], 3) * (1 if hib else -1) for r in scored}
         for r in scored:
             r[f"rank.{col}"] = 1 + sum(shown[id(o)] > shown[id(r)] for o in scored)
     return rows, cols
 
 
-def _cell(v) -> str:
+def _cell(v, seeds: int | None = None) -> str:
+    """A metric's "mean ± std (n=k)"; the n is left out when it equals ``seeds`` (compact tables)."""
     if v is None:
         return MISSING
-    return over_seeds(*v, show_n=True)
+    return over_seeds(*v, show_n=v[2] != seeds) if v[2] > 1 else over_seeds(*v)
 
 
-def table_cells(rows, cols) -> tuple[list[str], list[list[str]]]:
-    """(headers, body) of the leaderboard as formatted strings: the one table every format renders."""
+def table_cells(rows, cols, compact: bool = False) -> tuple[list[str], list[list[str]]]:
+    """(headers, body) of the leaderboard as formatted strings: the one table every format renders.
+    ``compact`` (the HTML report) names a metric's n only where it differs from the row's seeds."""
     headers = ["dataset", "family", "hyper-parameters", "seeds", "reconstruction ↓"] + [
         f"{metric_label(n, k)} {'↑' if hib else '↓'}" for n, k, hib in cols
     ]
-    body = [[r["dataset"], r["family"], (r["hparams"] or "—") + (" (collapsed)" if r.get("collapsed") else ""), str(r["n"]), _cell(r["reconstruction"])]
-            + [_cell(r[f"{n}.{k}"]) + (f" #{r[f'rank.{n}.{k}']}" if r.get(f"rank.{n}.{k}") else "") for n, k, _ in cols]
+    body = [[r["dataset"], r["family"], (r["hparams"] or "—") + (" (collapsed)" if r.get("collapsed") else ""), str(r["n"]),
+             _cell(r["reconstruction"], r["n"] if compact else None)]
+            + [_cell(r[f"{n}.{k}"], r["n"] if compact else None) + (f" #{r[f'rank.{n}.{k}']}" if r.get(f"rank.{n}.{k}") else "")
+               for n, k, _ in cols]
             for r in rows]
     return headers, body
 
@@ -117,7 +121,8 @@ def render(rows, cols, fmt: str, title: str) -> str:
     table_fmt = {"md": "github", "html": "html"}[fmt]
     table = tabulate(body, headers=headers, tablefmt=table_fmt, disable_numparse=True)
     if fmt == "md":
-        return (f"# {title}\n\nmean ± std over seeds (n); #k = rank by that metric, equal shown values share a rank "
+        return (f"# {title}\n\nmean ± std over seeds (n); #k = rank by that metric among configurations with at least "
+                f"{MIN_SEEDS} seeds (fewer bound nothing, so they are listed unranked), equal shown values share a rank "
                 f"(↑ higher is better, ↓ lower); *collapsed*: no run of the configuration encodes the image (index-code "
                 f"MI ≤ 0.01 nats), so it is not ranked on lower-is-better metrics.\n\n{table}\n")
     return table + "\n"

@@ -54,13 +54,14 @@ def kl_curve_runs(records: list[dict]) -> list[tuple[Path, str]]:
             for (fam, hp), r in shown.items()]
 
 
-def rebuild_outputs(study_dir: str | Path, study_name: str) -> list[Path]:
-    """All outputs of the study in ``study_dir``; the leaderboard's markdown is first ([] without records)."""
+def rebuild_outputs(study_dir: str | Path, study_name: str, caveat: str = "") -> list[Path]:
+    """All outputs of the study in ``study_dir``; the leaderboard's markdown is first ([] without records).
+    ``caveat`` (what the study cannot show) opens the report."""
     d = Path(study_dir)
     records = load_records(d)
     if not records:
         return []
-    out = [build_leaderboard(d, study_name, "md"), build_leaderboard(d, study_name, "csv")]
+    out = [build_leaderboard(d, study_name, fmt) for fmt in ("md", "csv", "runs-csv")]
     out.append(tradeoff_plot(records, d / "tradeoff.png"))
     out.append(kl_curves_plot(kl_curve_runs(records), d / "kl_over_training.png"))
     out += best_run_traversals(records, d / "best_traversals.png")
@@ -68,5 +69,5 @@ def rebuild_outputs(study_dir: str | Path, study_name: str) -> list[Path]:
     out += build_stability(d, study_name)
     if all((Path(r["_path"]).parent / PROBE_CODES).exists() for r in records):
         out += build_udr(d, study_name)
-    out.append(build_report(d, study_name))
+    out.append(build_report(d, study_name, caveat))
     return out

@@ -14,10 +14,10 @@ from jinja2 import Environment
 from core.io import atomic_write_text
 from core.layout import LOG, RESULT, TRAVERSALS
 
-from .formatting import fixed
+from .formatting import MIN_SEEDS, fixed
 from .leaderboard import aggregate, glossary, metric_label, rank_column, ranked, table_cells
 from .plots import kl_curve_plot, mi_heatmap, summary_plot
-from .records import family_label, load_records
+from .records import family_label, load_records, metric_value, trained_on
 from .stability import runs_table
 from .stability_report import NO_REPLICATES, VARIANCE_HEADERS, has_seed_replicates, variance_rows
 from .udr_report import with_udr
@@ -37,6 +37,7 @@ document.querySelectorAll('table.sortable').forEach(function (table) {
       rows.sort(function (a, b) {
         var x = a.cells[col].innerText, y = b.cells[col].innerText;
         var nx = parseFloat(x), ny = parseFloat(y);
+        if (isNaN(nx) !== isNaN(ny)) { return isNaN(nx) ? 1 : -1; }  // a missing value ("n/a", "–") is last either way
         var c = (!isNaN(nx) && !isNaN(ny)) ? nx - ny : x.localeCompare(y);
         return asc ? c : -c;
       });
@@ -51,10 +52,12 @@ _PAGE = Environment(autoescape=True).from_string("""<!doctype html>
 <style>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; font-size: 12px; margin: 1em 0; }
-th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; } td { white-space: nowrap; }
+.scroll { overflow-x: auto; max-width: 100%; }
 th { background: #f0f0f0; } img { max-width: 100%; height: auto; border: 1px solid #eee; margin: 0.5em 0; }
 th.asc::after { content: " ▲"; } th.desc::after { content: " ▼"; }
-.note { color: #555; font-size: 13px; } dl.glossary dt { font-weight: 600; margin-top: 0.4em; }
+.note { color: #555; font-size: 13px; }
+.caveat { background: #fff4d6; border: 1px solid #e0b040; padding: 0.6em 1em; } dl.glossary dt { font-weight: 600; margin-top: 0.4em; }
 dl.glossary dd { margin-left: 1.5em; color: #333; }
 </style></head><body>
 <h1>{{ title }}</h1>
@@ -107,10 +110,34 @@ def _img(path: Path, alt: str) -> str:
 def _html_table(head: list[str], rows: list[list[str]]) -> str:
     th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
     trs = "".join("<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in rows)
-    return f'<table class="sortable"><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>'
+    return f'<div class="scroll"><table class="sortable"><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table></div>'
 
 
-def build_report(study_dir: str | Path, study: str) -> Path:
+def _runs_table(records: list[dict], cols) -> str:
+    """Every run, complete or failed: cell, configuration, seed, what trained it, status, steps,
+    reconstruction and each metric's headline value; the cell links to its page (failed runs have none)."""
+    head = ["cell", "family", "hyper-parameters", "seed", "trained on", "status", "steps", "reconstruction ↓"] + [
+        f"{metric_label(n, k)} {'↑' if hib else '↓'}" for n, k, hib in cols]
+    trs = []
+    for r in records:
+        fam, hp = family_label(r)
+        cfg, done = r["cell"]["config"], r.get("status") == "complete"
+        cell = (f"<a href='runs/{html.escape(r['cell_hash'])}.html'>{r['cell_index']}</a>" if done else str(r["cell_index"]))
+        status = "complete" if done else f"{r.get('status')}: {str(r.get('error', '')).splitlines()[0][:80] if r.get('error') else ''}"
+        cells = [fam, hp or "—", str(cfg["seed"]), trained_on(r), status, str(cfg.get("steps", "")),
+                 fixed(r.get("training", {}).get("reconstruction"), missing=MISSING_CELL)]
+        cells += [fixed(metric_value(r, n, k), missing=MISSING_CELL) for n, k, _ in cols]
+        trs.append(f"<tr><td>{cell}</td>" + "".join(f"<td>{html.escape(c)}</td>" for c in cells) + "</tr>")
+    th = "".join(f"<th>{html.escape(h)}</th>" for h in head)
+    return f'<div class="scroll"><table class="sortable runs"><thead><tr>{th}</tr></thead><tbody>{"".join(trs)}</tbody></table></div>'
+
+
+MISSING_CELL = "n/a"  # a missing or non-finite value in a table cell (sorts last: it is not a number)
+
+
+def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
+    """``report/index.html`` and one page per run, from the study's stored records; ``caveat`` (what a short
+    study cannot show) is a banner at the top."""
     d = Path(study_dir)
     records = load_records(d)
     if not records:
@@ -120,10 +147,16 @@ def build_report(study_dir: str | Path, study: str) -> Path:
     rows, cols = aggregate(with_udr(records))
     rows = ranked(rows, rank_column(cols))
     summary_png = summary_plot(rows, cols, d / "summary.png")
-    parts = [f'<p class="note">{len(records)} runs; mean ± std over seeds (n); #k = rank; ↑ higher is better, ↓ lower. '
+    csvs = [(name, what) for name, what in (("leaderboard.csv", "leaderboard"), ("leaderboard.runs.csv", "every run (tidy, for pandas)"))
+            if (d / name).exists()]
+    parts = [f"<p class='caveat'><strong>Caveat:</strong> {html.escape(caveat)}.</p>"] if caveat else []
+    parts += [f'<p class="note">{len(records)} runs; mean ± std over seeds (n); #k = rank among configurations with ≥ {MIN_SEEDS} seeds; ↑ higher is better, ↓ lower. '
              "Click a column header to sort it best-first; click again to reverse.</p>",
              "<h2>At a glance</h2>", _img(summary_png, "summary: every family on every metric"),
-             "<h2>Leaderboard</h2>", _html_table(*table_cells(rows, cols)),
+             "<h2>Leaderboard</h2>", _html_table(*table_cells(rows, cols, compact=True)),
+             "<p class='note'>Download: " + " · ".join(f"<a href='../{n}'>{html.escape(w)} ({n})</a>" for n, w in csvs) + "</p>"
+             if csvs else "",
+             "<h2>Runs</h2>", _runs_table(load_records(d, include_failed=True), cols),
              "<h2>Metrics</h2>", _glossary_html(cols)]
     for name, title in [("tradeoff.png", "Reconstruction vs disentanglement"), ("seed_spread.png", "Seed spread"),
                         ("rank_correlation.png", "Metric agreement"), ("kl_over_training.png", "Per-latent KL over training"),
@@ -161,5 +194,5 @@ def build_report(study_dir: str | Path, study: str) -> Path:
             body += ["<h2>Factor × latent mutual information</h2>", _img(mi_png, "MI heatmap")]
         atomic_write_text(page, _PAGE.render(title=label, body="\n".join(body), script=_SORT_JS))
         links.append(f"<li><a href='runs/{r['cell_hash']}.html'>{html.escape(label)}</a></li>")
-    parts += ["<h2>Runs</h2>", "<ul>" + "".join(links) + "</ul>"]
+    parts += ["<h2>Run pages</h2>", "<ul>" + "".join(links) + "</ul>"]
     return atomic_write_text(out / "index.html", _PAGE.render(title=f"Study {study}", body="\n".join(parts), script=_SORT_JS))

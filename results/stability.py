@@ -3,7 +3,8 @@
 All functions are pure over a long-format table of runs: one row per run with ``family``,
 ``hparams`` (a configuration label within the family), ``seed`` and metric values.
 
-- :func:`seed_spread` — per configuration: mean, std over seeds, n, percentile-bootstrap CI of the mean;
+- :func:`seed_spread` — per configuration: mean, std over seeds, n, percentile-bootstrap CI of the mean
+  (NaN below ``MIN_SEEDS`` seeds);
 - :func:`variance_decomposition` — nested sums of squares: the share of a metric's variance between
   families, between hyper-parameters within a family, and between seeds within a configuration;
 - :func:`rank_correlation` — Spearman correlation between metrics across runs;
@@ -18,6 +19,8 @@ import itertools
 import numpy as np
 import pandas as pd
 from scipy.stats import spearmanr
+
+from .formatting import MIN_SEEDS
 
 
 def bootstrap_ci(values: np.ndarray, rng: np.random.Generator, n_boot: int = 2000, level: float = 0.95) -> tuple[float, float]:
@@ -34,9 +37,11 @@ def seed_spread(df: pd.DataFrame, metric: str, seed: int = 0) -> pd.DataFrame:
     rows = []
     for (fam, hp), g in df.groupby(["family", "hparams"], sort=True):
         v = g[metric].dropna().to_numpy()
-        lo, hi = bootstrap_ci(v, rng)
+        lo, hi = bootstrap_ci(v, rng)  # drawn for every group, as before: the other groups' intervals are unchanged
+        if len(v) < MIN_SEEDS:
+            lo = hi = np.nan  # from two seeds the "CI" is their min–max: nothing is bounded
         rows.append({"family": fam, "hparams": hp, "n": len(v), "mean": v.mean() if len(v) else np.nan,
-                     "std": v.std(ddof=1) if len(v) > 1 else 0.0, "ci_low": lo, "ci_high": hi})
+                     "std": v.std(ddof=1) if len(v) > 1 else np.nan, "ci_low": lo, "ci_high": hi})
     return pd.DataFrame(rows)
 
 

@@ -11,7 +11,7 @@ import pandas as pd
 from core.io import atomic_write_text
 from core.layout import EVAL_SEEDS
 
-from .formatting import fixed, markdown_table
+from .formatting import TOO_FEW, fixed, markdown_table
 from .ordering import ordering_section
 from .plots import rank_correlation_heatmap, seed_spread_plot
 from .records import load_records
@@ -78,7 +78,8 @@ def build_stability(study_dir: str | Path, study: str) -> list[Path]:
         lines += [f"### {m}", ""]
         lines += markdown_table(("family", "hyper-parameters", "n", "mean", "std", "95 % CI"),
                                 [(r["family"], r["hparams"] or "—", r["n"], fixed(r["mean"]), fixed(r["std"]),
-                                  f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]") for _, r in s.iterrows()])
+                                  f"[{fixed(r['ci_low'])}, {fixed(r['ci_high'])}]" if np.isfinite(r["ci_low"]) else TOO_FEW)
+                                 for _, r in s.iterrows()])
         lines.append("")
     lines += ordering_section(records)
     rho = rank_correlation(df, metrics + ["reconstruction"])

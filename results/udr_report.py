@@ -15,7 +15,7 @@ from core.io import atomic_write_text
 from core.layout import PROBE_CODES
 from metrics.udr import compute_udr
 
-from .formatting import fixed, markdown_table, significant
+from .formatting import MIN_SEEDS, TOO_FEW, fixed, markdown_table, significant
 from .records import configurations, load_records
 
 SELECTION_METRICS = (("mig", "discrete_mig"), ("mig_sampled", "mig"), ("dci", "disentanglement"), ("factor_vae", "eval_accuracy"),
@@ -45,11 +45,11 @@ def study_udr(records: list[dict], kind: str = "spearman") -> list[dict]:
     for (dataset, fam, hp), recs in configurations(records):
         probes = [_probe(r) for r in recs]
         udr = [float("nan")] * len(recs)
-        if len(recs) >= 2:
+        if len(recs) >= MIN_SEEDS:  # with two seeds both share one symmetric pair score: it ranks nothing
             udr = compute_udr([p["mean"] for p in probes], [p["kl_per_latent"] for p in probes], kind)["udr"]
         for r, u in zip(recs, udr):
             rows.append({"cell_index": r["cell_index"], "dataset": dataset, "family": fam, "hparams": hp,
-                         "seed": r["cell"]["config"]["seed"], "udr": u, "record": r})
+                         "seed": r["cell"]["config"]["seed"], "seeds": len(recs), "udr": u, "record": r})
     return rows
 
 
@@ -59,10 +59,10 @@ UDR_ENTRY = {"primary": "udr", "higher_is_better": {"udr": True}, "version": "1"
 
 def with_udr(records: list[dict]) -> list[dict]:
     """The records, each with a pseudo-metric ``udr`` when every run has probe codes and some
-    configuration has ≥ 2 seeds (copies: nothing stored changes); else the records unchanged."""
+    configuration has ≥ ``MIN_SEEDS`` seeds (copies: nothing stored changes); else the records unchanged."""
     if not records or not all((Path(r["_path"]).parent / PROBE_CODES).exists() for r in records):
         return records
-    if all(len(recs) < 2 for _, recs in configurations(records)):
+    if all(len(recs) < MIN_SEEDS for _, recs in configurations(records)):
         return records
     by_cell = {row["cell_index"]: row["udr"] for row in study_udr(records)}
     out = []
@@ -73,8 +73,8 @@ def with_udr(records: list[dict]) -> list[dict]:
     return out
 
 
-NOT_YET = ("Empty so far: a run has a UDR once its configuration has a second seed, and a rank correlation needs "
-           "three runs with one.")
+NOT_YET = (f"Empty so far: a run has a UDR once its configuration has {MIN_SEEDS} seeds (with two, both share one "
+           "pair score, which ranks nothing), and a rank correlation needs three runs with one.")
 
 
 def _value(record: dict, metric: str, key: str):
@@ -85,8 +85,8 @@ def selection_table(rows: list[dict]) -> list[dict]:
     """Per family (all its configurations and seeds): the runs UDR picks and, per supervised metric, the
     run that metric picks and the score lost by picking with UDR instead.
 
-    UDR often ties — with two seeds per configuration both runs share one score, since the score of a pair
-    is symmetric — and a user without labels then picks at random among the tied runs: ``udr_pick`` lists
+    UDR can tie (the score of a pair is symmetric, so few seeds share scores), and a user without labels
+    then picks at random among the tied runs: ``udr_pick`` lists
     them all, and UDR's score is the mean over them (the expected score of that random pick)."""
     out = []
     for fam in sorted({r["family"] for r in rows}):
@@ -147,7 +147,8 @@ def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list
              "configuration, on the shared probe codes. Few seeds per configuration make each UDR a noisy "
              "estimate: read the ranks, not the decimals.", ""]
     lines += markdown_table(("cell", "family", "hyper-parameters", "seed", "UDR"),
-                            [(r["cell_index"], r["family"], r["hparams"] or "—", r["seed"], fixed(r["udr"])) for r in rows])
+                            [(r["cell_index"], r["family"], r["hparams"] or "—", r["seed"], TOO_FEW if r["seeds"] < MIN_SEEDS else fixed(r["udr"]))
+                             for r in rows])
     lines += ["", "## Spearman rank correlation of UDR with supervised metrics (all runs)", ""]
     lines += markdown_table(("metric", "ρ", "runs"), [(m, fixed(v[0], 2), v[1]) for m, v in rho.items()])
     if not rho:

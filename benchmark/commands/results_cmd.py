@@ -110,8 +110,11 @@ def _report(args) -> int:
     from benchmark.store import RunStore
     from results.report import build_report
 
+    from benchmark.studies import STUDIES, get_study
+
     store = RunStore(args.store)
-    print(f"wrote {build_report(existing_study_dir(store, args.study), args.study)}")
+    caveat = get_study(args.study).caveat if args.study in STUDIES else ""
+    print(f"wrote {build_report(existing_study_dir(store, args.study), args.study, caveat)}")
     return 0
 
 

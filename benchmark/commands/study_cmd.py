@@ -148,7 +148,7 @@ def _print_summary(study, store, already: int, summary: dict, failures: list, se
           f"{summary['failed']} failed" + (f", {summary['busy']} running elsewhere" if summary.get("busy") else ""))
     for f in failures:
         print(f"  cell {f['index']} failed: {f['error']}")
-    outputs = rebuild_outputs(store.study_dir(study.name), study.name)
+    outputs = rebuild_outputs(store.study_dir(study.name), study.name, study.caveat)
     if not outputs:
         return
     table = outputs[0].read_text().split("\n## ", 1)[0].rstrip().splitlines()

@@ -62,7 +62,7 @@ def _submit(args) -> int:
             print(f"  cell {res['index']} failed: {res['error']}")
         else:
             print(f"  cell {res['index']} {res['state']}")
-    outputs = rebuild_outputs(store.study_dir(study.name), study.name)
+    outputs = rebuild_outputs(store.study_dir(study.name), study.name, study.caveat)
     if outputs:
         print(outputs[0].read_text())
     return 1 if states.get("failed") else 0

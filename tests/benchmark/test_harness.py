@@ -310,12 +310,20 @@ def test_report_of_the_smoke_study_has_its_structure(reference_store):
 
     from results.pipeline import rebuild_outputs
 
-    outputs = rebuild_outputs(Path(reference_store) / "smoke", "smoke")
+    from benchmark.studies import get_study
+
+    outputs = rebuild_outputs(Path(reference_store) / "smoke", "smoke", get_study("smoke").caveat)
     index = next(p for p in outputs if p.name == "index.html")
+    text = index.read_text()
+    assert "<p class='caveat'><strong>Caveat:</strong> 40 training steps and 1 seed(s)" in text  # a short study says so
+    for href in re.findall(r"href='(\.\./leaderboard[^']*\.csv)'", text):  # the CSVs it links exist
+        assert (index.parent / href).resolve().is_file(), href
+    assert len(re.findall(r"href='\.\./leaderboard[^']*\.csv'", text)) == 2
+    runs = text.split("<h2>Runs</h2>")[1].split("</table>")[0]  # one row per run, linked to its page, with status
+    assert runs.count("<tr><td><a href='runs/") == 3 and runs.count("<td>complete</td>") == 3 and "<th>trained on</th>" in runs
     # UDR runs on the smoke study too; with one seed per configuration its tables are empty and say why
     assert {"udr.md", "udr.json", "udr_vs_metrics.png"} <= {p.name for p in outputs}
-    assert "a second seed" in (index.parent.parent / "udr.md").read_text()
-    text = index.read_text()
+    assert "has 3 seeds" in (index.parent.parent / "udr.md").read_text()
     assert "At a glance" in text and "<dl class='glossary'>" in text and "<h2>Leaderboard</h2>" in text
     srcs = re.findall(r'<img alt="[^"]*" src="([^"]+)"', text)
     assert len(srcs) >= 3 and all(s.startswith("data:image/png;base64,") for s in srcs)

@@ -45,6 +45,19 @@ def test_seed_spread_and_bootstrap():
     assert bootstrap_ci(np.array([3.0]), np.random.default_rng(0)) == (3.0, 3.0)
 
 
+def test_fewer_than_three_seeds_get_no_interval_and_the_others_keep_theirs():
+    """Two seeds bound nothing (a bootstrap "CI" of two values is their min–max): n/a; a group with enough
+    seeds keeps the interval the bootstrap gave it before (the short group's resamples are still drawn)."""
+    df = _table([0], [0, 5], 1.0, seeds=4)
+    df = df[~((df["hparams"] == "h0") & (df["seed"] >= 2))]
+    short = seed_spread(df, "m")
+    assert list(short["n"]) == [2, 4] and short[["ci_low", "ci_high"]].iloc[0].isna().all()
+    rng = np.random.default_rng(0)
+    bootstrap_ci(df[df["hparams"] == "h0"]["m"].to_numpy(), rng)
+    assert tuple(short[["ci_low", "ci_high"]].iloc[1]) == bootstrap_ci(df[df["hparams"] == "h1"]["m"].to_numpy(), rng)
+    assert np.isnan(seed_spread(df[df["seed"] == 0], "m")["std"]).all()  # one seed: no std either
+
+
 def test_rank_correlation():
     rng = np.random.default_rng(0)
     x = rng.normal(size=50)
