@@ -1,5 +1,5 @@
-"""Every output of a study, rebuilt from its stored records in one call: leaderboard (md + csv) →
-trade-off and KL plots → best-run traversals → budget calibration → seed stability → UDR (when every
+"""Every output of a study, rebuilt from its stored records in one call: leaderboard (md, csv, runs csv) →
+trade-off, KL and training-curve plots → best-run traversals → budget calibration → seed stability → UDR (when every
 run has probe codes) → HTML report.
 
 Outputs are derived artefacts: same records, same files (the published study's test rebuilds them
@@ -15,9 +15,10 @@ from core.layout import PROBE_CODES, TRAVERSALS
 from .calibration import build_calibration
 from .leaderboard import build_leaderboard
 from .plots import kl_curves_plot, tradeoff_plot
-from .records import best_run, family_label, load_records, metric_value, run_label
+from .records import best_run, configurations, family_label, load_records, metric_value, run_label
 from .report import build_report
 from .stability_report import build_stability
+from .training_plots import configuration_curves_plot
 from .traversals import traversal_figure
 from .udr_report import build_udr
 
@@ -64,6 +65,8 @@ def rebuild_outputs(study_dir: str | Path, study_name: str, caveat: str = "") ->
     out = [build_leaderboard(d, study_name, fmt) for fmt in ("md", "csv", "runs-csv")]
     out.append(tradeoff_plot(records, d / "tradeoff.png"))
     out.append(kl_curves_plot(kl_curve_runs(records), d / "kl_over_training.png"))
+    groups = [(fam, f"{fam} ({hp or 'defaults'})", [Path(r["_path"]).parent for r in recs]) for (_, fam, hp), recs in configurations(records)]
+    out += [p for p in [configuration_curves_plot(groups, d / "training_curves.png")] if p]
     out += best_run_traversals(records, d / "best_traversals.png")
     out += build_calibration(d, study_name)
     out += build_stability(d, study_name)

@@ -18,6 +18,7 @@ from .formatting import MIN_SEEDS, fixed
 from .leaderboard import aggregate, glossary, metric_label, rank_column, ranked, table_cells
 from .plots import kl_curve_plot, mi_heatmap, summary_plot
 from .records import family_label, load_records, metric_value, trained_on
+from .training_plots import run_curves_plot
 from .stability import runs_table
 from .stability_report import NO_REPLICATES, VARIANCE_HEADERS, has_seed_replicates, variance_rows
 from .udr_report import with_udr
@@ -159,7 +160,8 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
              "<h2>Runs</h2>", _runs_table(load_records(d, include_failed=True), cols),
              "<h2>Metrics</h2>", _glossary_html(cols)]
     for name, title in [("tradeoff.png", "Reconstruction vs disentanglement"), ("seed_spread.png", "Seed spread"),
-                        ("rank_correlation.png", "Metric agreement"), ("kl_over_training.png", "Per-latent KL over training"),
+                        ("rank_correlation.png", "Metric agreement"), ("training_curves.png", "Training curves per configuration (one line per seed)"),
+                        ("kl_over_training.png", "Per-latent KL over training"),
                         ("budget_curves.png", "Metrics over the training budget"), ("best_traversals.png", "Traversals of the best run (discrete MIG)"),
                         ("udr_vs_metrics.png", "UDR (no labels) against supervised metrics")]:
         if (d / name).exists():
@@ -182,6 +184,9 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
         body.append("<h2>Metrics</h2>")
         body.append(f'<table class="sortable"><thead><tr><th>metric</th><th>score</th><th>direction</th><th>protocol</th></tr></thead>'
                     f'<tbody>{metrics_rows}</tbody></table>')
+        curves = run_curves_plot(run_dir, run_dir / "training_curves.png", f"Training — {label}")
+        if curves:
+            body += ["<h2>Training curves (every logged term of the objective)</h2>", _img(curves, "training curves")]
         kl_png = run_dir / "kl_curves.png"
         if (run_dir / LOG).exists():
             kl_curve_plot(run_dir, kl_png, f"Per-latent KL — {label}")

@@ -321,6 +321,7 @@ def test_report_of_the_smoke_study_has_its_structure(reference_store):
     assert len(re.findall(r"href='\.\./leaderboard[^']*\.csv'", text)) == 2
     runs = text.split("<h2>Runs</h2>")[1].split("</table>")[0]  # one row per run, linked to its page, with status
     assert runs.count("<tr><td><a href='runs/") == 3 and runs.count("<td>complete</td>") == 3 and "<th>trained on</th>" in runs
+    assert "<h2>Training curves per configuration (one line per seed)</h2>" in text
     # UDR runs on the smoke study too; with one seed per configuration its tables are empty and say why
     assert {"udr.md", "udr.json", "udr_vs_metrics.png"} <= {p.name for p in outputs}
     assert "has 3 seeds" in (index.parent.parent / "udr.md").read_text()
@@ -332,5 +333,6 @@ def test_report_of_the_smoke_study_has_its_structure(reference_store):
     for page in pages:
         run = page.read_text()
         assert "<th>metric</th><th>score</th><th>direction</th><th>protocol</th>" in run and "Latent traversals" in run
+        assert "<h2>Training curves (every logged term of the objective)</h2>" in run
         for href in re.findall(r"href='(\.\./\.\./[^']+)'", run):
             assert (page.parent / href).resolve().exists(), href

@@ -314,3 +314,23 @@ def test_copies_links_and_foreign_records_are_not_counted(study_dir):
     assert sorted(r["cell_hash"] for r in records) == sorted(c.name for c in cells)
     text = " ".join(str(w.message) for w in caught)
     assert "(a copy?)" in text and "a link" in text and "study 'other'" in text
+
+
+def test_training_curves_show_every_logged_term_and_each_configurations_seeds(tmp_path):
+    from results.training_plots import configuration_curves_plot, run_curves_plot, training_terms
+
+    run = tmp_path / "run"
+    run.mkdir()
+    log = [{"step": s, "kl": 2.0, "kl_per_latent": [1.0, 1.0], "tc_discriminator": -0.1 * s, "loss": 100.0 / s,
+            "reconstruction": 90.0 / s, "images_per_s": 400.0} for s in (10, 20, 30)]
+    log[1]["tc_discriminator"] = float("nan")  # a non-finite value is a gap, not a crash
+    (run / "train_log.jsonl").write_text('{"provenance": {}}\n' + "".join(json.dumps(r) + "\n" for r in log))
+    terms = training_terms(log)
+    assert list(terms) == ["loss", "reconstruction", "kl", "tc_discriminator"]  # common terms first, throughput left out
+    assert terms["tc_discriminator"] == ([10, 30], [-1.0, -3.0])
+    assert run_curves_plot(run, tmp_path / "a.png", "t").stat().st_size > 5_000
+    assert configuration_curves_plot([("vae", "vae (defaults)", [run, run])], tmp_path / "b.png").stat().st_size > 5_000
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert run_curves_plot(empty, tmp_path / "c.png", "t") is None and not (tmp_path / "c.png").exists()
+    assert configuration_curves_plot([("vae", "vae", [empty])], tmp_path / "d.png") is None

@@ -43,9 +43,9 @@ def test_leaderboard_rebuilds_byte_identically(tmp_path):
     assert build_leaderboard(_copy(tmp_path), "cpu2").read_bytes() == (PUBLISHED / "leaderboard.md").read_bytes()
 
 
-TABLES = ("leaderboard.md", "leaderboard.csv", "calibration.md", "stability.md", "udr.md", "udr.json")
+TABLES = ("leaderboard.md", "leaderboard.csv", "leaderboard.runs.csv", "calibration.md", "stability.md", "udr.md", "udr.json")
 FIGURES = ("tradeoff.png", "kl_over_training.png", "budget_curves.png", "seed_spread.png", "rank_correlation.png",
-           "udr_vs_metrics.png")
+           "udr_vs_metrics.png", "training_curves.png")
 
 
 @pytest.mark.skipif(not (PUBLISHED / "leaderboard.md").exists(), reason="no cpu2 outputs committed yet")
