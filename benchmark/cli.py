@@ -30,6 +30,8 @@ class HelpFormatter(argparse.ArgumentDefaultsHelpFormatter):
         text = action.help or ""
         if action.default in (None, False, argparse.SUPPRESS) or "default" in text or not action.option_strings:
             return text
+        if isinstance(action, (argparse._StoreTrueAction, argparse._StoreFalseAction)):  # a flag: its default is
+            return text  # "not given", which "(default: True)" on --no-channels-last would say backwards
         return super()._get_help_string(action)
 
 

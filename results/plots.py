@@ -120,7 +120,7 @@ def kl_curves_plot(runs: list[tuple[str | Path, str]], path: str | Path) -> Path
 
 def rank_correlation_heatmap(rho, path: str | Path) -> Path:
     """Spearman ρ between metrics across runs."""
-    labels = list(rho.index)
+    labels = [_short_label(c).replace("\n", " ") for c in rho.index]  # the names the tables use
     fig, ax = plt.subplots(figsize=(1.0 + 0.75 * len(labels), 0.8 + 0.6 * len(labels)))
     im = ax.imshow(rho.to_numpy(), vmin=-1, vmax=1, cmap="RdBu_r")
     ax.set_xticks(range(len(labels)), labels, rotation=45, ha="right", fontsize=7)
@@ -128,7 +128,8 @@ def rank_correlation_heatmap(rho, path: str | Path) -> Path:
     for i in range(len(labels)):
         for j in range(len(labels)):
             v = rho.iloc[i, j]
-            ax.text(j, i, fixed(v, 2), ha="center", va="center", fontsize=7)
+            dark = np.isfinite(v) and abs(v) > 0.55  # the ends of RdBu are dark: white digits there
+            ax.text(j, i, fixed(v, 2, missing="n/a"), ha="center", va="center", fontsize=7, color="white" if dark else "black")
     fig.colorbar(im, ax=ax, label="Spearman ρ across runs")
     ax.set_title("Do the metrics agree? (rank correlation)", fontsize=10)
     fig.tight_layout()
@@ -215,33 +216,3 @@ def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
     fig.suptitle("UDR against supervised metrics (points = runs)", y=1.04 if handles else 1.0, fontsize=10)
     fig.tight_layout()
     return _save(fig, Path(path))
-
-
-def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
-    """The study at a glance: one panel per metric, one bar per configuration (mean over seeds, error bar
-    = std, kept inside [0, 1] for scores in that range), arrow in the title for the better direction."""
-    n = max(1, len(cols))
-    ncols = min(4, n)
-    nrows = -(-n // ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.9 * nrows + 0.6), squeeze=False)
-    labels = [r["family"] + ("\n" + r["hparams"].replace(", ", "\n") if r["hparams"] else "") for r in rows]
-    for ax, (name, key, hib) in zip(axes.flat, cols):
-        vals = [r[f"{name}.{key}"] for r in rows]
-        means = np.array([v[0] if v else np.nan for v in vals])
-        sds = np.array([v[1] if v and v[2] > 1 else 0.0 for v in vals])
-        lo, hi = means - sds, means + sds
-        if np.nanmin(means, initial=0.0) >= 0 and np.nanmax(means, initial=0.0) <= 1 and name != "unsupervised":
-            lo, hi = np.clip(lo, 0, 1), np.clip(hi, 0, 1)
-        x = np.arange(len(rows))
-        ax.bar(x, means, color=[family_colour(r["family"]) for r in rows], alpha=0.85)
-        ax.errorbar(x, means, yerr=[means - lo, hi - means], fmt="none", ecolor="black", capsize=3)
-        ax.set_title(f"{metric_label(name, key)} {'↑' if hib else '↓'}", fontsize=9)
-        ax.set_xticks(x, labels, fontsize=6)
-        ax.tick_params(axis="y", labelsize=7)
-        ax.grid(axis="y", alpha=0.3)
-    for ax in list(axes.flat)[len(cols):]:
-        ax.axis("off")
-    fig.suptitle("Every configuration on every metric: mean over seeds ± std (bars coloured by family)", fontsize=10)
-    fig.tight_layout()
-    return _save(fig, Path(path))
-

@@ -16,7 +16,8 @@ from core.layout import LOG, RESULT, TRAVERSALS
 
 from .formatting import MIN_SEEDS, fixed
 from .leaderboard import aggregate, glossary, metric_label, rank_column, ranked, table_cells
-from .plots import kl_curve_plot, mi_heatmap, summary_plot
+from .plots import kl_curve_plot, mi_heatmap
+from .summary_figure import summary_plot
 from .records import family_label, load_records, metric_value, trained_on
 from .training_plots import run_curves_plot
 from .stability import runs_table

@@ -42,3 +42,15 @@ def test_an_ascii_only_terminal_gets_question_marks_not_a_traceback():
     done = subprocess.run([sys.executable, "-m", "benchmark", "studies"], capture_output=True, env=env, timeout=120)
     assert done.returncode == 0, done.stderr.decode(errors="replace")[-400:]
     assert b"cpu2" in done.stdout and b"Traceback" not in done.stderr
+
+
+def test_help_never_shows_a_flags_default_backwards():
+    """A flag's default is "not given": `--no-channels-last` printed "(default: True)" (the value it turns off)."""
+    from benchmark.cli import build_parser
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command").choices
+    for name, sp in sub.items():
+        text = sp.format_help()
+        assert "(default: True)" not in text and "(default: False)" not in text, name
+    assert "(default: 2000)" in sub["train"].format_help()  # real values are still shown
