@@ -9,6 +9,8 @@ All three are lower for more factorised codes (``higher_is_better = False``).
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import scipy.linalg
 
@@ -36,13 +38,21 @@ def compute_unsupervised(codes, num_bins: int = 20) -> dict[str, float]:
     binned = histogram_discretize(codes, num_bins)
     mi = discrete_mutual_info(binned, binned)
     np.fill_diagonal(mi, 0)
-    wc = gaussian_wasserstein_correlation(cov)
-    return {
-        "gaussian_total_correlation": gaussian_total_correlation(cov),
-        "gaussian_wasserstein_correlation": wc,
-        "gaussian_wasserstein_correlation_norm": float(wc / np.trace(cov)),
-        "mutual_info_score": float(np.sum(mi) / (d * d - d)),
-    }
+    flat = int(np.sum(np.diag(cov) == 0))
+    if flat:  # dlib's formulas give NaN here (log 0 − log 0, 0 / 0): kept, said once instead of numpy's three warnings
+        warnings.warn(f"unsupervised: {flat} of {d} code dimensions are constant (a collapsed code): Gaussian TC"
+                      + (" and the normalised Wasserstein correlation are" if flat == d else " is")
+                      + " undefined (stored as null), as in disentanglement_lib", stacklevel=2)
+    with np.errstate(divide="ignore", invalid="ignore"), warnings.catch_warnings():
+        if flat:  # Σ is singular by construction: scipy's "Matrix is singular" adds nothing to the note above
+            warnings.filterwarnings("ignore", message="Matrix is singular")
+        wc = gaussian_wasserstein_correlation(cov)
+        return {
+            "gaussian_total_correlation": gaussian_total_correlation(cov),
+            "gaussian_wasserstein_correlation": wc,
+            "gaussian_wasserstein_correlation_norm": float(wc / np.trace(cov)),
+            "mutual_info_score": float(np.sum(mi) / (d * d - d)),
+        }
 
 
 # ----- registry entry: protocol, defaults and how to run it from an EvalContext --------------------

@@ -406,3 +406,28 @@ def test_bad_input(case: Case, finished, tmp_path, monkeypatch, capsys):
         case.check(ctx)
     for k, h in before.items():
         assert _tree_hash(ctx[k]) == h, f"{k} changed"
+
+
+@pytest.mark.parametrize("metrics", ["unsupervised,mig", pytest.param("all", marks=pytest.mark.slow)])
+def test_a_constant_encoder_is_scored_with_one_note_per_problem(tmp_path, capsys, metrics):
+    """A collapsed (constant) encoder is a representation like any other: scored (0 or undefined), with one
+    line saying why a value is undefined, and with `--metrics all` one line naming what its codes cannot serve
+    — never numpy's or scipy's warnings, never a refusal."""
+    argv = ["evaluate", "--encoder", "tests.test_bad_inputs:zero_encoder", "--dataset", "tiny", "--preset", "quick",
+            "--metrics", metrics, "--store", str(tmp_path / "store")]
+    import warnings
+
+    with warnings.catch_warnings(record=True) as caught:  # the CLI prints each as one "warning:" line
+        warnings.simplefilter("always")
+        assert main(argv) == 0
+    out, err = capsys.readouterr()
+    values = json.loads(out.splitlines()[0])
+    assert values["mig"]["discrete_mig"] == 0.0 and values["unsupervised"]["gaussian_total_correlation"] is None
+    said = [str(w.message) for w in caught]
+    assert len(said) == 1 and said[0].startswith("unsupervised: 3 of 3 code dimensions are constant"), said
+    notes = [line for line in err.splitlines() if line.strip()]
+    if metrics == "all":
+        assert len(notes) == 1 and notes[0].startswith("skipped: mig_sampled, elbo_decomposition (need a posterior"), notes
+        assert "mig_sampled" not in values and "irs" in values
+    else:
+        assert notes == [], notes
