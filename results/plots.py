@@ -16,7 +16,7 @@ from core.layout import read_log  # noqa: E402
 
 from .formatting import fixed  # noqa: E402
 from .leaderboard import metric_label  # noqa: E402
-from .records import family_label, metric_columns  # noqa: E402
+from .records import family_label, hparam_items, metric_columns  # noqa: E402
 
 FAMILY_COLOURS = {"vae": "#444444", "betavae": "#1f77b4", "annealed": "#2ca02c", "tcvae": "#d62728"}
 OTHER_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
@@ -37,9 +37,18 @@ def _save(fig, path: Path) -> Path:
     return path
 
 
+def is_sweep(settings: list[dict]) -> bool:
+    """Whether a family's configurations form one sweep: the same hyper-parameters, all but one fixed (β-VAE over
+    β is; β-TCVAE at β = 6 and at (α, β, γ) = (1, 6, 4) is not — a line through them would suggest a trend)."""
+    if len(settings) < 2 or len({tuple(sorted(s)) for s in settings}) != 1:
+        return False
+    return sum(len({s[k] for s in settings}) > 1 for k in settings[0]) == 1
+
+
 def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
     """Reconstruction (x, nats per image, lower is better) vs each primary metric, one point per run,
-    coloured by family, a line through each family's sweep (seed means, sorted by reconstruction)."""
+    coloured by family, a line through each family's sweep (seed means, sorted by reconstruction; only where
+    the configurations vary one hyper-parameter, :func:`is_sweep`)."""
     cols = [c for c in metric_columns(records) if c[0] != "unsupervised"] or metric_columns(records)
     n = len(cols)
     ncols = min(4, n)
@@ -47,16 +56,19 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.4 * nrows), squeeze=False)
     for ax, (name, key, hib) in zip(axes.flat, cols):
         by_family: dict[str, dict[str, list]] = {}
+        hps: dict[tuple[str, str], dict] = {}
         for r in records:
             if name not in r["metrics"] or "reconstruction" not in r.get("training", {}) or r["metrics"][name]["values"][key] is None:
                 continue
             fam, hp = family_label(r)
+            hps[(fam, hp)] = hparam_items(r)
             x, y = r["training"]["reconstruction"], r["metrics"][name]["values"][key]
             ax.scatter(x, y, s=18, color=family_colour(fam), alpha=0.55, edgecolors="none")
             by_family.setdefault(fam, {}).setdefault(hp, []).append((x, y))
         for fam, sweeps in sorted(by_family.items()):
             pts = sorted((sum(p[0] for p in v) / len(v), sum(p[1] for p in v) / len(v)) for v in sweeps.values())
-            ax.plot([p[0] for p in pts], [p[1] for p in pts], "-o", ms=4, color=family_colour(fam), label=fam)
+            style = "-o" if is_sweep([hps[(fam, hp)] for hp in sweeps]) else "o"  # joined only along one hyper-parameter
+            ax.plot([p[0] for p in pts], [p[1] for p in pts], style, ms=4, color=family_colour(fam), label=fam)
         xs = [x for sw in by_family.values() for v in sw.values() for x, _ in v]
         if xs and min(xs) > 0 and max(xs) / min(xs) > 4:  # one failed family would squeeze the others into a sliver
             from matplotlib.ticker import LogLocator, NullFormatter, ScalarFormatter
@@ -73,7 +85,7 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
     handles, labels = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 0.955))
     fig.suptitle("Reconstruction vs disentanglement: small points = runs; large points = a configuration's mean over seeds, "
-                 "joined within a family when it has several", y=0.998, fontsize=10)
+                 "joined within a family along a one-parameter sweep", y=0.998, fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
     return _save(fig, Path(path))
 

@@ -92,6 +92,10 @@ def _run_details(r: dict) -> list[str]:
         if isinstance(v, (list, dict)):
             continue
         note = " (minibatch estimate at the training batch size: biased" + (f"; Chen's full-dataset value {fixed(chen[k])}" if chen.get(k) is not None else "") + ")" if k in _MINIBATCH else ""
+        if k in _MINIBATCH and isinstance(v, (int, float)) and v < 0:  # a KL cannot be negative; its estimate can
+            note += (" — negative: in a batch, each image's own posterior dominates its marginal, so minibatch-weighted"
+                     " sampling under-estimates every log q(z_j) by up to ≈ log(dataset size) nats; comparable across runs"
+                     " of one setting, not a KL in nats")
         shown = html.escape(v) if isinstance(v, str) else v if isinstance(v, int) else fixed(v)  # e.g. kl_per_latent_source
         rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{shown}</td></tr>")
     link = f"../../{html.escape(r['cell_hash'])}"

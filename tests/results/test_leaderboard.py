@@ -334,3 +334,23 @@ def test_training_curves_show_every_logged_term_and_each_configurations_seeds(tm
     empty.mkdir()
     assert run_curves_plot(empty, tmp_path / "c.png", "t") is None and not (tmp_path / "c.png").exists()
     assert configuration_curves_plot([("vae", "vae", [empty])], tmp_path / "d.png") is None
+
+
+def test_the_tradeoff_plot_joins_only_one_parameter_sweeps():
+    from results.plots import is_sweep
+
+    assert is_sweep([{"beta": "4"}, {"beta": "16"}])
+    assert is_sweep([{"c_max": "25", "gamma": "10"}, {"c_max": "25", "gamma": "1000"}])
+    assert not is_sweep([{"beta": "2"}, {"beta": "6"}, {"alpha": "1", "beta": "6", "gamma": "4"}])  # quick's β-TCVAE
+    assert not is_sweep([{"alpha": "0", "beta": "6", "gamma": "1"}, {"alpha": "1", "beta": "6", "gamma": "4"}])
+    assert not is_sweep([{"beta": "4"}]) and not is_sweep([{}, {}])
+
+
+def test_a_negative_minibatch_kl_estimate_is_explained_on_its_run_page(study_dir):
+    path = study_dir / "h0004" / "result.json"
+    rec = json.loads(path.read_text())
+    rec["training"]["dimension_wise_kl"] = -129.0
+    path.write_text(json.dumps(rec))
+    page = (build_report(study_dir, "t").parent / "runs" / "h0004.html").read_text()
+    assert "-129.000" in page and "negative: in a batch, each image" in page
+    assert "negative: in a batch" not in (study_dir / "report" / "runs" / "h0000.html").read_text()
