@@ -127,7 +127,10 @@ def _run(args) -> int:
     failures = []
     from benchmark.claims import terminate_as_interrupt
 
-    with terminate_as_interrupt(), tqdm(total=len(todo), desc=f"{study.name} cells", unit="cell", file=sys.stdout) as bar:
+    from benchmark.cell_progress import watch_cells
+
+    with terminate_as_interrupt(), tqdm(total=len(todo), desc=f"{study.name} cells", unit="cell", file=sys.stdout) as bar, \
+            watch_cells(store.study_dir(study.name), todo, bar):  # the bar also says what each running cell is doing
         for res in executor(study.name, todo, store.root, jobs, **kwargs):
             summary[res["state"]] = summary.get(res["state"], 0) + 1
             if res["state"] == "failed":
