@@ -150,6 +150,7 @@ def test_submitit_local_executor_gives_identical_records(reference_store, tmp_pa
     assert _values(tmp_path, st.cells[:2]) == _values(reference_store, st.cells[:2])
 
 
+@pytest.mark.slow  # 24 s; the process pool, submitit and the real Slurm cluster (tox -e slurm) cover the default run
 def test_dask_local_cluster_gives_identical_records(reference_store, tmp_path):
     distributed = pytest.importorskip("distributed")
     st = get_study("smoke")
