@@ -15,13 +15,29 @@ from core.layout import RESULT, SCHEMA_VERSION, STUDY
 from core.record_schema import record_field_problem
 
 
-def upgrade(record: dict, path: Path) -> dict | None:
-    """Bring a record to the current schema, or None (with a warning) if that is impossible."""
+def schema_problem(record: dict) -> str | None:
+    """Why a record's schema cannot be read by this code (None when it can; older schemas would be upgraded here)."""
     version = record.get("schema_version")
     if version == SCHEMA_VERSION:
+        return None
+    return f"record schema {version!r} is not supported by this code (schema {SCHEMA_VERSION})"
+
+
+def upgrade(record: dict, path: Path) -> dict | None:
+    """Bring a record to the current schema, or None (with a warning) if that is impossible."""
+    problem = schema_problem(record)
+    if problem is None:
         return record
-    warnings.warn(f"{path}: record schema {version!r} is not supported by this code (schema {SCHEMA_VERSION}); skipped", stacklevel=3)
+    warnings.warn(f"{path}: {problem}; skipped", stacklevel=3)
     return None
+
+
+SHOWN_SKIPS = 5  # a store with thousands of torn records gets one line naming the first few, not a flood
+
+
+def _skip_note(study_dir: Path, skipped: list[str]) -> str:
+    shown = "; ".join(skipped[:SHOWN_SKIPS]) + (f"; … and {len(skipped) - SHOWN_SKIPS} more" if len(skipped) > SHOWN_SKIPS else "")
+    return f"{len(skipped)} record(s) in {study_dir} skipped — {shown}"
 
 
 def _study_name(study_dir: Path) -> str | None:
@@ -33,39 +49,46 @@ def _study_name(study_dir: Path) -> str | None:
     return name if isinstance(name, str) else None
 
 
+def _why_skipped(path: Path, rec, study_name: str | None) -> str | None:
+    """Why a record file does not count (None when it does): every reader uses these rules."""
+    if not isinstance(rec, dict):
+        return f"{path}: not a record object"
+    if problem := schema_problem(rec):
+        return f"{path}: {problem}"
+    if problem := record_field_problem(rec):
+        return f"{path}: {problem} — restore the file or rerun the cell"
+    if rec.get("cell_hash") != path.parent.name:  # a backup copy (CELL.bak) or a record copied into another cell
+        return (f"{path}: the record of cell {rec.get('cell_hash')!r} in folder {path.parent.name!r} (a copy?) — only a "
+                "cell's own folder counts")
+    if study_name and rec.get("study") not in (None, study_name):
+        return f"{path}: a record of study {rec.get('study')!r} in study {study_name!r}"
+    return None
+
+
 def load_records(study_dir: str | Path, include_failed: bool = False) -> list[dict]:
-    """All usable records of a study folder, sorted by cell index (deterministic order)."""
-    out = []
+    """All usable records of a study folder, sorted by cell index (deterministic order). What it skips (links,
+    unreadable or torn files, other schemas, wrong field types, copies, other studies' records) it names in
+    one warning, counted."""
+    out, skipped = [], []
     study_name = _study_name(Path(study_dir))
     for path in sorted(Path(study_dir).glob(f"*/{RESULT}")):
         if path.parent.is_symlink() or path.is_symlink():
-            warnings.warn(f"{path}: a link, not a cell's own record; skipped (remove the link)", stacklevel=2)
+            skipped.append(f"{path}: a link, not a cell's own record (remove the link)")
             continue
         try:
             rec = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
-            warnings.warn(f"{path}: unreadable record ({type(exc).__name__}); skipped", stacklevel=2)
+            skipped.append(f"{path}: unreadable record ({type(exc).__name__})")
             continue
-        if not isinstance(rec, dict):
-            warnings.warn(f"{path}: not a record object; skipped", stacklevel=2)
-            continue
-        rec = upgrade(rec, path)
-        if rec is None:
-            continue
-        if problem := record_field_problem(rec):
-            warnings.warn(f"{path}: {problem}; skipped — restore the file or rerun the cell", stacklevel=2)
-            continue
-        if rec.get("cell_hash") != path.parent.name:  # a backup copy (CELL.bak) or a record copied into another cell
-            warnings.warn(f"{path}: the record of cell {rec.get('cell_hash')!r} in folder {path.parent.name!r} (a copy?); "
-                          "skipped — only a cell's own folder counts", stacklevel=2)
-            continue
-        if study_name and rec.get("study") not in (None, study_name):
-            warnings.warn(f"{path}: a record of study {rec.get('study')!r} in study {study_name!r}; skipped", stacklevel=2)
+        if why := _why_skipped(path, rec, study_name):
+            skipped.append(why)
             continue
         if rec.get("status") != "complete" and not include_failed:
             continue
         rec["_path"] = str(path)
         out.append(rec)
+    if skipped:
+        warnings.warn(_skip_note(Path(study_dir), skipped), stacklevel=2)
     return sorted(out, key=lambda r: (r.get("cell_index", 0), r.get("cell_hash", "")))
 
 

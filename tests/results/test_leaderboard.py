@@ -312,8 +312,21 @@ def test_copies_links_and_foreign_records_are_not_counted(study_dir):
         warnings.simplefilter("always")
         records = load_records(study_dir)
     assert sorted(r["cell_hash"] for r in records) == sorted(c.name for c in cells)
-    text = " ".join(str(w.message) for w in caught)
+    assert len(caught) == 1  # one line for the store, counted
+    text = str(caught[0].message)
+    assert text.startswith(f"4 record(s) in {study_dir} skipped — ")
     assert "(a copy?)" in text and "a link" in text and "study 'other'" in text
+
+
+def test_thousands_of_torn_records_are_one_counted_line(study_dir):
+    for i in range(2000):
+        (study_dir / f"junk{i:04d}").mkdir()
+        (study_dir / f"junk{i:04d}" / "result.json").write_text('{"status": "comp')
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        assert len(load_records(study_dir)) == 7
+    assert len(caught) == 1 and str(caught[0].message).startswith(f"2000 record(s) in {study_dir} skipped — ")
+    assert str(caught[0].message).endswith("; … and 1995 more") and len(str(caught[0].message)) < 1000
 
 
 def test_training_curves_show_every_logged_term_and_each_configurations_seeds(tmp_path):
