@@ -20,6 +20,29 @@ from .config import RunConfig
 from .factory import build
 
 
+LOW_SPACE_BYTES = 64 * 2**20  # below this, a failed write is taken for a full disk
+
+
+def _torch_save(obj, tmp: str) -> None:
+    """``torch.save``, with a failed write raised as an ``OSError`` the CLI explains: torch's zip writer reports
+    a full disk as "[enforce fail at inline_container.cc] . unexpected pos …" or "file write failed"."""
+    import errno
+    import shutil
+
+    try:
+        torch.save(obj, tmp)
+    except RuntimeError as exc:
+        text = str(exc)
+        if "unexpected pos" not in text and "write failed" not in text:
+            raise
+        try:
+            full = shutil.disk_usage(os.path.dirname(tmp) or ".").free < LOW_SPACE_BYTES
+        except OSError:
+            full = False
+        code = errno.ENOSPC if full else errno.EIO
+        raise OSError(code, os.strerror(code), os.path.dirname(tmp)) from exc
+
+
 def save_checkpoint(path: Path, model, optimizers, step: int, config: RunConfig, data_rng, noise_gen) -> None:
     state = {
         "model": model.state_dict(),
@@ -31,11 +54,11 @@ def save_checkpoint(path: Path, model, optimizers, step: int, config: RunConfig,
     }
     if torch.cuda.is_available() and torch.cuda.is_initialized():  # models that draw on the GPU (none built in)
         state["rng"]["cuda"] = torch.cuda.get_rng_state_all()
-    atomic_write(path, lambda tmp: torch.save(state, tmp))
+    atomic_write(path, lambda tmp: _torch_save(state, tmp))
 
 
 def save_snapshot(path: Path, model) -> None:
-    atomic_write(path, lambda tmp: torch.save({"model": model.state_dict()}, tmp))
+    atomic_write(path, lambda tmp: _torch_save({"model": model.state_dict()}, tmp))
 
 
 def load_checkpoint(path: str | os.PathLike) -> dict:

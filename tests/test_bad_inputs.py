@@ -431,3 +431,32 @@ def test_a_constant_encoder_is_scored_with_one_note_per_problem(tmp_path, capsys
         assert "mig_sampled" not in values and "irs" in values
     else:
         assert notes == [], notes
+
+
+def test_a_full_disk_during_a_checkpoint_is_named_as_such(tmp_path, monkeypatch):
+    """torch reports a full disk as "unexpected pos …" (its zip writer): the suite says "no space left", with
+    the fix, and leaves no temp file and no torn checkpoint."""
+    import errno
+    import shutil as sh
+    from collections import namedtuple
+
+    import torch
+
+    from benchmark.checkpoint import save_snapshot
+    from benchmark.commands.common import os_error_line
+
+    def full_disk(obj, f):
+        raise RuntimeError("[enforce fail at inline_container.cc:603] . unexpected pos 4194368 vs 4194304")
+
+    usage = namedtuple("usage", "total used free")
+    monkeypatch.setattr(torch, "save", full_disk)
+    monkeypatch.setattr(sh, "disk_usage", lambda p: usage(10**9, 10**9, 4096))
+    with pytest.raises(OSError) as info:
+        save_snapshot(tmp_path / "weights.pt", torch.nn.Linear(2, 2))
+    assert info.value.errno == errno.ENOSPC and list(tmp_path.iterdir()) == []
+    line = os_error_line(info.value)
+    assert line.startswith(f"no space left on the device {tmp_path} — free space") and "unexpected pos" not in line
+    monkeypatch.setattr(sh, "disk_usage", lambda p: usage(10**9, 0, 10**9))  # space left: an I/O error, not "full"
+    with pytest.raises(OSError) as info:
+        save_snapshot(tmp_path / "weights.pt", torch.nn.Linear(2, 2))
+    assert info.value.errno == errno.EIO

@@ -73,7 +73,8 @@ def os_error_line(exc: OSError) -> str:
     if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
         return f"cannot write or read{where}: {exc.strerror} — use a writable --store (or BENCHMARK_STORE) or fix the permissions"
     if exc.errno == errno.ENOSPC:
-        return f"no space left on the device{where} — free space or use another --store; nothing stored was changed"
+        return (f"no space left on the device{where} — free space or use another --store, then rerun: every file "
+                "already written is whole (writes are atomic) and an interrupted cell resumes from its last checkpoint")
     if exc.errno == errno.ENOENT:
         return f"no such file or folder{where} — check the path"
     if exc.errno == errno.ENAMETOOLONG:
