@@ -87,8 +87,10 @@ def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig, probe_kl: 
     lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
     kl = read_log(out_dir)[-1].get("kl_per_latent", probe_kl)  # optional in loss_terms: the probe set's otherwise
     with h5py.File(out_dir / CODES) as f:
-        mi = mutual_info_matrix(f["mean"][()], f["factors"][()])  # (D, K)
-    save_traversals(model, ds, lik, out_dir / TRAVERSALS, kl_per_latent=kl, seed=cell.eval_seed, mi=mi, factor_names=ds.factor_names)
+        means = f["mean"][()]  # (N, D)
+        mi = mutual_info_matrix(means, f["factors"][()])  # (D, K)
+    save_traversals(model, ds, lik, out_dir / TRAVERSALS, kl_per_latent=kl, seed=cell.eval_seed, mi=mi, factor_names=ds.factor_names,
+                    means=means, title=f"{cell.label} (cell {cell.index})")
     return {"factor_names": list(ds.factor_names), "mi_latent_factor": [[round(float(v), 6) for v in row] for row in mi]}
 
 
