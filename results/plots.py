@@ -91,7 +91,7 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
 
 
 def _draw_kl(ax, run_dir: str | Path, title: str) -> None:
-    """Per-latent KL (solid, left axis) and, for capacity annealing, C and the total KL (right axis)."""
+    """Per-latent KL (solid) and, for capacity annealing, C and the total KL (black, the same axis)."""
     log = [r for r in read_log(run_dir) if "kl_per_latent" in r]  # optional in loss_terms (a submission's may omit it)
     if not log:
         ax.text(0.5, 0.5, "n/a: this model logs no per-latent KL", ha="center", va="center", transform=ax.transAxes)
@@ -102,13 +102,12 @@ def _draw_kl(ax, run_dir: str | Path, title: str) -> None:
     cmap = plt.get_cmap("tab10")
     for d, series in enumerate(kl):
         ax.plot(steps, series, color=cmap(d % 10), label=f"z{d}")
-    if "capacity" in log[0]:
-        ax2 = ax.twinx()
-        ax2.plot(steps, [r["capacity"] for r in log], "k--", lw=1, label="capacity C")
-        ax2.plot(steps, [r["kl"] for r in log], "k:", lw=1, label="total KL")
-        ax2.set_ylabel("C (dashed), total KL (dotted): nats", fontsize=8)
-        ax2.legend(loc="upper left", fontsize=7)
-    ax.set_ylabel("KL per latent: nats", fontsize=8)
+    if "capacity" in log[0]:  # on the same axis (nats): a second axis drew the total over a latent's curve
+        ax.plot(steps, [r["capacity"] for r in log], "k--", lw=1, label="capacity C")
+        ax.plot(steps, [r["kl"] for r in log], "k:", lw=1, label="total KL")
+        ax.set_ylabel("KL: nats (per latent; C dashed, total dotted)", fontsize=8)
+    else:
+        ax.set_ylabel("KL per latent: nats", fontsize=8)
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)
 
