@@ -90,8 +90,11 @@ def test_a_signalled_run_releases_its_claim(tmp_path, sig):
     another runner may start at once, and nothing was recorded."""
     store = tmp_path / "store"
     env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    # Ctrl-C as a terminal delivers it: a process started in the background by a non-interactive shell (`cmd &`,
+    # as a CI script may run the tests) inherits SIGINT *ignored*, and would never see it
     proc = subprocess.Popen([sys.executable, "-m", "benchmark", "run", "--study", "smoke", "--jobs", "1", "--store", str(store)],
-                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.time() + 120
     claims: list[Path] = []
     while not claims and time.time() < deadline and proc.poll() is None:
