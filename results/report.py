@@ -145,7 +145,8 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
     """``report/index.html`` and one page per run, from the study's stored records; ``caveat`` (what a short
     study cannot show) is a banner at the top."""
     d = Path(study_dir)
-    records = load_records(d)
+    every_run = load_records(d, include_failed=True)  # read once: the runs table lists failed runs too
+    records = [r for r in every_run if r.get("status") == "complete"]
     if not records:
         raise ValueError(f"no complete records in {d}; run the study first")
     out = d / "report"
@@ -162,7 +163,7 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
              "<h2>Leaderboard</h2>", _html_table(*table_cells(rows, cols, compact=True)),
              "<p class='note'>Download: " + " · ".join(f"<a href='../{n}'>{html.escape(w)} ({n})</a>" for n, w in csvs) + "</p>"
              if csvs else "",
-             "<h2>Runs</h2>", _runs_table(load_records(d, include_failed=True), cols),
+             "<h2>Runs</h2>", _runs_table(every_run, cols),
              "<h2>Metrics</h2>", _glossary_html(cols)]
     for name, title in [("tradeoff.png", "Reconstruction vs disentanglement"), ("seed_spread.png", "Seed spread"),
                         ("rank_correlation.png", "Metric agreement"), ("training_curves.png", "Training curves per configuration (one line per seed)"),
