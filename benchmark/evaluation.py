@@ -13,7 +13,7 @@ from pathlib import Path
 import torch
 
 from core.io import atomic_write_json
-from core.layout import CHECKPOINT, CODES, EVAL_SEEDS, PROBE_CODES, TRAVERSALS, read_log
+from core.layout import CHECKPOINT, CODES, EVAL_SEEDS, PROBE_CODES, SAMPLES, TRAVERSALS, read_log
 
 from .checkpoint import load_trained_model, prepare_for_inference
 from .config import RunConfig
@@ -73,7 +73,8 @@ def evaluate_snapshots(cell: Cell, out_dir: Path, final_metrics: dict, device: s
 
 
 def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig, probe_kl: list | None = None) -> dict:
-    """Per-run artefacts for the report: latent traversals (PNG) and the factor × latent MI matrix
+    """Per-run artefacts for the report: latent traversals, reconstructions and prior samples (PNGs), and
+    the factor × latent MI matrix
     of the stored evaluation codes (20-bin plug-in MI, nats)."""
     import h5py
 
@@ -81,7 +82,7 @@ def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig, probe_kl: 
     from metrics.mig import mutual_info_matrix
     from models.likelihoods import likelihood_for
 
-    from .visualize import save_traversals
+    from .visualize import save_samples, save_traversals
 
     ds = get_dataset(config.dataset, config.data_path)
     lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
@@ -91,6 +92,7 @@ def describe_run(cell: Cell, out_dir: Path, model, config: RunConfig, probe_kl: 
         mi = mutual_info_matrix(means, f["factors"][()])  # (D, K)
     save_traversals(model, ds, lik, out_dir / TRAVERSALS, kl_per_latent=kl, seed=cell.eval_seed, mi=mi, factor_names=ds.factor_names,
                     means=means, title=f"{cell.label} (cell {cell.index})")
+    save_samples(model, ds, lik, out_dir / SAMPLES, seed=cell.eval_seed, title=f"{cell.label} (cell {cell.index})")
     return {"factor_names": list(ds.factor_names), "mi_latent_factor": [[round(float(v), 6) for v in row] for row in mi]}
 
 

@@ -1,5 +1,6 @@
-"""Per-run pictures that need the trained networks: latent traversals. Written into the run folder
-at the end of a cell so that `results` can show them without loading models."""
+"""Per-run pictures that need the trained networks: latent traversals, reconstructions and prior samples.
+Written into the run folder at the end of a cell (or redrawn from published weights by ``zoo draw``) so
+that `results` can show them without loading models."""
 
 from __future__ import annotations
 
@@ -92,6 +93,52 @@ def save_traversals(model, dataset, likelihood: str, path: str | Path, kl_per_la
     if inactive:
         fig.text(0.5, 0.005, "inactive (KL < 0.1 nat, not drawn): " + ", ".join(f"z{i}" for i in inactive), ha="center", fontsize=9)
     fig.tight_layout(pad=0.3, rect=(0, 0.04 if inactive else 0, 1, 0.95 if title else 1))
+    atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None}))
+    plt.close(fig)
+    return Path(path)
+
+
+@torch.no_grad()
+def sample_grids(model, x: torch.Tensor, likelihood: str, n_prior: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """Reconstructions of ``x`` from its mean codes μ(x), and ``n_prior`` decodes of z ~ N(0, I) drawn with
+    ``seed`` (on the CPU, so the same seed draws the same z on every device): → (recon (B, H, W, C),
+    prior (n_prior, H, W, C)), in [0, 1]."""
+    from models.likelihoods import reconstruct
+
+    model.eval()
+    device = next(model.parameters()).device
+    mu, _ = model.encode(x.to(device))  # (B, D)
+    z = torch.randn(n_prior, mu.shape[1], generator=torch.Generator().manual_seed(seed)).to(device)  # (n_prior, D)
+    to_img = lambda logits: reconstruct(logits.float(), likelihood).permute(0, 2, 3, 1).cpu().numpy()  # noqa: E731
+    return to_img(model.decode(mu)), to_img(model.decode(z))
+
+
+def save_samples(model, dataset, likelihood: str, path: str | Path, seed: int = 0, title: str = "",
+                 n: int = 8) -> Path:
+    """One figure: ``n`` inputs drawn with ``seed`` above their reconstructions (decoded mean codes), then
+    2·``n`` samples from the prior N(0, I) — what the decoder makes of codes the encoder never produced
+    (a model whose aggregate posterior leaves the prior shows blurs or blanks there)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    rng = np.random.default_rng(seed)
+    x = dataset.observations(dataset.sample_factors(n, rng), rng)  # (n, C, H, W)
+    recon, prior = sample_grids(model, x, likelihood, 2 * n, seed)
+    rows = [("input", x.permute(0, 2, 3, 1).numpy()), ("recon.", recon), ("prior", prior[:n]), ("prior", prior[n:])]
+    fig, axes = plt.subplots(len(rows), n, figsize=(0.95 * n + 0.8, 0.95 * len(rows) + 0.7), squeeze=False)
+    for r, (name, imgs) in enumerate(rows):
+        for j in range(n):
+            img = imgs[j]
+            axes[r, j].imshow(img[..., 0] if img.shape[-1] == 1 else img, cmap="gray", vmin=0, vmax=1)
+            axes[r, j].set_xticks([]), axes[r, j].set_yticks([])
+        axes[r, 0].set_ylabel(name, fontsize=9, rotation=0, ha="right", va="center")
+    fig.suptitle(("Reconstructions and prior samples — " + title) if title else "Reconstructions and prior samples",
+                 fontsize=10)
+    fig.text(0.5, 0.005, "rows 1–2: inputs and their reconstructions from μ(x); rows 3–4: decodes of z ~ N(0, I)",
+             ha="center", fontsize=8)
+    fig.tight_layout(pad=0.3, rect=(0, 0.04, 1, 0.93))
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=90, metadata={"Software": None}))
     plt.close(fig)
     return Path(path)

@@ -17,13 +17,12 @@ import numpy as np
 import torch
 
 from core.io import read_json
-from core.layout import PROBE_CODES, RESULT, WEIGHTS
+from core.layout import PROBE_CODES, RESULT, SAMPLES, WEIGHTS
 
 from .checkpoint import load_checkpoint, prepare_for_inference
-from .config import RunConfig
 from .factory import build, resolve_device
 from .store import RunStore
-from .studies import get_study
+from .studies import Cell, get_study
 
 
 @dataclass(frozen=True)
@@ -51,7 +50,7 @@ def list_models(study: str, store: str | Path | None = None) -> list[ZooModel]:
     return out
 
 
-def _find(study: str, cell: int | str, store) -> tuple[RunConfig, Path]:
+def _find(study: str, cell: int | str, store) -> tuple[Cell, Path]:
     st, rs = get_study(study), RunStore(store)
     match = [c for c in st.cells if c.index == cell or c.content_hash() == str(cell) or str(c.index) == str(cell)]
     if not match:
@@ -61,16 +60,16 @@ def _find(study: str, cell: int | str, store) -> tuple[RunConfig, Path]:
         why = "" if rs.is_complete(study, match[0]) else " (the cell has not finished)"
         raise ValueError(f"cell {match[0].index} of {study!r} has no published weights{why}; the first 15 cpu2 cells' "
                          "weights were not kept — see `python -m benchmark zoo list`")
-    return match[0].config, folder
+    return match[0], folder
 
 
 def load(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> torch.nn.Module:
     """The trained model of ``cell`` (index or hash) in eval mode on ``device``: ``encode(x) -> (mu, logvar)``,
     ``decode(z) -> logits``."""
-    config, folder = _find(study, cell, store)
-    _, model, _ = build(config)
+    found, folder = _find(study, cell, store)
+    _, model, _ = build(found.config)
     model.load_state_dict(load_checkpoint(folder / WEIGHTS)["model"])
-    return prepare_for_inference(model, config, resolve_device(device))
+    return prepare_for_inference(model, found.config, resolve_device(device))
 
 
 def verify(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> float:
@@ -80,7 +79,8 @@ def verify(study: str, cell: int | str, device: str = "cpu", store: str | Path |
 
     from .probe import probe_codes
 
-    config, folder = _find(study, cell, store)
+    found, folder = _find(study, cell, store)
+    config = found.config
     stored = np.load(folder / PROBE_CODES)
     model = load(study, cell, device, store)
     with torch.no_grad():
@@ -88,3 +88,19 @@ def verify(study: str, cell: int | str, device: str = "cpu", store: str | Path |
     if not np.array_equal(again["factors"], stored["factors"]):
         raise ValueError(f"{folder / PROBE_CODES} was drawn at other probe points; it cannot check these weights")
     return float(np.max(np.abs(again["mean"].astype(np.float64) - stored["mean"])))
+
+
+def draw(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> Path:
+    """(Re)draw a published model's reconstructions and prior samples (``samples.png`` in its folder) from its
+    weights — the same picture, with the same inputs and prior draws, that its cell writes when it finishes."""
+    from datasets import get_dataset
+    from models.likelihoods import likelihood_for
+
+    from .visualize import save_samples
+
+    found, folder = _find(study, cell, store)
+    config = found.config
+    ds = get_dataset(config.dataset, config.data_path)
+    lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
+    return save_samples(load(study, cell, device, store), ds, lik, folder / SAMPLES, seed=found.eval_seed,
+                        title=f"{found.label} (cell {found.index})")

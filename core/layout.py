@@ -14,6 +14,7 @@ cell's content hash. A run folder holds::
     result.json        the record, written last and atomically: its presence means "done"
     eval_seeds.json    primary values re-scored under other metric seeds
     traversals.png     latent traversals of the final model
+    samples.png        reconstructions and prior samples of the final model
 
 Every module that reads or writes one of these files takes the name from here.
 """
@@ -39,6 +40,7 @@ RESULT = "result.json"
 WEIGHTS = "weights.pt"
 EVAL_SEEDS = "eval_seeds.json"
 TRAVERSALS = "traversals.png"
+SAMPLES = "samples.png"
 STUDY = "study.json"
 
 # Content-hash lengths (hex characters). Both are part of stored folder names and records, so they

@@ -1,6 +1,7 @@
 """A self-contained static HTML report per study: the sortable leaderboard, the trade-off and
-stability plots, and one page per run with its traversals, KL curves and MI heatmap. Images are
-embedded as base64 data URIs and the sorting script is inline — no network assets."""
+stability plots, and one page per run with its training curves, traversals, reconstructions and prior
+samples, KL curves and MI heatmap. Images are embedded as base64 data URIs and the sorting script is
+inline — no network assets."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from pathlib import Path
 from jinja2 import Environment
 
 from core.io import atomic_write_text
-from core.layout import LOG, RESULT, TRAVERSALS
+from core.layout import LOG, RESULT, SAMPLES, TRAVERSALS
 
 from .formatting import MIN_SEEDS, fixed
 from .leaderboard import aggregate, glossary, metric_label, rank_column, ranked, table_cells
@@ -199,6 +200,8 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
             body += ["<h2>Per-latent KL over training</h2>", _img(kl_png, "KL curves")]
         if (run_dir / TRAVERSALS).exists():
             body += ["<h2>Latent traversals</h2>", _img(run_dir / TRAVERSALS, "traversals")]
+        if (run_dir / SAMPLES).exists():
+            body += ["<h2>Reconstructions and prior samples</h2>", _img(run_dir / SAMPLES, "reconstructions and prior samples")]
         if r.get("run", {}).get("mi_latent_factor"):
             mi_png = run_dir / "mi_heatmap.png"
             mi_heatmap(r["run"]["mi_latent_factor"], r["run"]["factor_names"], mi_png, f"MI — {label}")

@@ -1,4 +1,4 @@
-"""``zoo list`` and ``zoo verify``: the published trained models."""
+"""``zoo list``, ``zoo verify`` and ``zoo draw``: the published trained models."""
 
 from __future__ import annotations
 
@@ -20,6 +20,12 @@ def register(sub) -> None:
     v.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N")
     add_store_arg(v)
     v.set_defaults(func=_verify)
+    dr = zs.add_parser("draw", help="redraw a model's reconstructions and prior samples (samples.png) from its weights")
+    dr.add_argument("cells", nargs="+", help="cell indices or hashes")
+    dr.add_argument("--study", default="cpu2", help="study name")
+    dr.add_argument("--device", default="cpu", help="cpu, cuda, cuda:N")
+    add_store_arg(dr)
+    dr.set_defaults(func=_draw)
 
 
 def _list(args) -> int:
@@ -40,3 +46,11 @@ def _verify(args) -> int:
     diff = verify(args.study, args.cell, args.device, args.store)
     print(f"cell {args.cell} of {args.study}: probe mean codes reproduced, max |Δ| = {diff:.3g}")
     return 0 if diff < 1e-4 else 1
+
+
+def _draw(args) -> int:
+    from benchmark.zoo import draw
+
+    for cell in args.cells:
+        print(f"cell {cell} of {args.study}: {draw(args.study, cell, args.device, args.store)}")
+    return 0

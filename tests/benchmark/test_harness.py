@@ -334,6 +334,7 @@ def test_report_of_the_smoke_study_has_its_structure(reference_store):
     for page in pages:
         run = page.read_text()
         assert "<th>metric</th><th>score</th><th>direction</th><th>protocol</th>" in run and "Latent traversals" in run
+        assert "<h2>Reconstructions and prior samples</h2>" in run  # written by every finished cell
         assert "<h2>Training curves (every logged term of the objective)</h2>" in run
         for href in re.findall(r"href='(\.\./\.\./[^']+)'", run):
             assert (page.parent / href).resolve().exists(), href

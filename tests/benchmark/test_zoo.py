@@ -40,3 +40,17 @@ def test_zoo_cli(smoke_store):
     out = subprocess.run([sys.executable, "-m", "benchmark", "zoo", "list", "--study", "smoke", "--store", str(smoke_store)],
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0 and "3 model(s) with weights" in out.stdout
+
+
+def test_zoo_draw_redraws_the_picture_a_finished_cell_wrote(smoke_store, tmp_path):
+    import shutil
+
+    from core.layout import SAMPLES
+
+    store = tmp_path / "store"
+    shutil.copytree(smoke_store, store)
+    folder = zoo.list_models("smoke", store)[1].folder
+    written = (folder / SAMPLES).read_bytes()  # by the cell, at the end of its run
+    (folder / SAMPLES).unlink()
+    assert zoo.draw("smoke", 1, store=store) == folder / SAMPLES
+    assert (folder / SAMPLES).read_bytes() == written  # same inputs, same prior draws, same weights
