@@ -15,6 +15,7 @@ cell's content hash. A run folder holds::
     eval_seeds.json    primary values re-scored under other metric seeds
     traversals.png     latent traversals of the final model
     samples.png        reconstructions and prior samples of the final model
+    tensorboard/       TensorBoard event files (only with --tensorboard; rebuilt from the log)
 
 Every module that reads or writes one of these files takes the name from here.
 """
@@ -41,6 +42,7 @@ WEIGHTS = "weights.pt"
 EVAL_SEEDS = "eval_seeds.json"
 TRAVERSALS = "traversals.png"
 SAMPLES = "samples.png"
+TENSORBOARD = "tensorboard"
 STUDY = "study.json"
 
 # Content-hash lengths (hex characters). Both are part of stored folder names and records, so they

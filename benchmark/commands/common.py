@@ -84,3 +84,21 @@ def os_error_line(exc: OSError) -> str:
     if exc.errno == errno.ENOTDIR:
         return f"a path component is a file, not a folder{where} — pick another path"
     return f"{exc.strerror or exc}{where}"
+
+
+def add_tracking_args(p) -> None:
+    p.add_argument("--tensorboard", action="store_true",
+                   help="also write TensorBoard event files into each run folder's tensorboard/ (needs the tensorboard "
+                   "package; view with tensorboard --logdir <store>/<study>)")
+    p.add_argument("--wandb", dest="wandb_project", default=None, metavar="PROJECT",
+                   help="also log each run to Weights & Biases project PROJECT (needs wandb; WANDB_MODE=offline works "
+                   "without an account)")
+
+
+def tracking_from(args):
+    """The trackers ``args`` ask for, their packages checked now (a one-line error before anything runs)."""
+    from benchmark.tracking import Tracking
+
+    tracking = Tracking(tensorboard=args.tensorboard, wandb_project=args.wandb_project)
+    tracking.check()
+    return tracking

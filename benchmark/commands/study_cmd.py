@@ -6,7 +6,7 @@ import argparse
 import sys
 import time
 
-from .common import add_store_arg, positive_int
+from .common import add_store_arg, add_tracking_args, positive_int, tracking_from
 
 
 def register(sub) -> None:
@@ -35,6 +35,7 @@ def register(sub) -> None:
                    help="any other sbatch option, repeatable: account=myproj, qos=normal, constraint=a100")
     p.add_argument("--cells-per-gpu", type=positive_int, default=None, help="cells side by side on one GPU (local pool and dask; default: "
                    "one per 8 GiB of GPU memory, 1-4); --jobs defaults to GPUs × this when GPUs are visible")
+    add_tracking_args(p)
     add_store_arg(p)
     p.set_defaults(func=_run)
 
@@ -108,6 +109,7 @@ def _run(args) -> int:
         for c in todo:
             print(f"  would run {c.index:>5} {c.label}  (≈ {c.estimated_seconds() / 60:.0f} min)")
         return 0
+    tracking = tracking_from(args)  # a missing tracker package is refused before the store is touched
     store.prepare(study)
     kwargs = {}
     if args.executor == "dask":
@@ -128,9 +130,11 @@ def _run(args) -> int:
     from benchmark.claims import terminate_as_interrupt
 
     from benchmark.cell_progress import watch_cells
+    from benchmark.tracking import Mirror
 
+    mirror = Mirror(tracking) if tracking else None
     with terminate_as_interrupt(), tqdm(total=len(todo), desc=f"{study.name} cells", unit="cell", file=sys.stdout) as bar, \
-            watch_cells(store.study_dir(study.name), todo, bar):  # the bar also says what each running cell is doing
+            watch_cells(study.name, store.study_dir(study.name), todo, bar, mirror=mirror):  # what each running cell is doing
         for res in executor(study.name, todo, store.root, jobs, **kwargs):
             summary[res["state"]] = summary.get(res["state"], 0) + 1
             if res["state"] == "failed":

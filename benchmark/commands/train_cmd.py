@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+from contextlib import contextmanager, nullcontext
+from pathlib import Path
 
 from datasets import dataset_names
 from models import MODELS
+
+from .common import add_tracking_args, tracking_from
 
 
 def _field_type(f) -> type:
@@ -75,6 +79,7 @@ def register(sub) -> None:
     p.add_argument("--device", default="auto", help="auto (CUDA if present), cpu, cuda, cuda:1 …")
     p.add_argument("--threads", type=int, default=None, help="torch CPU threads (omitted: torch's choice)")
     p.add_argument("--out", required=True, help="run folder (created; rerun with the same folder to resume)")
+    add_tracking_args(p)
     p.set_defaults(func=_train)
 
 
@@ -93,8 +98,10 @@ def _train(args: argparse.Namespace) -> int:
         channels_last=args.channels_last, compile=args.compile, log_every=args.log_every,
         checkpoint_every=args.checkpoint_every, eval_samples=args.eval_samples, device=args.device,
     )
+    tracking = tracking_from(args)
     try:
-        result = train(config, args.out, progress=True, threads=args.threads)
+        with _tracked(tracking, config, Path(args.out)):
+            result = train(config, args.out, progress=True, threads=args.threads)
     except DivergenceError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
@@ -104,3 +111,21 @@ def _train(args: argparse.Namespace) -> int:
     out = result.out_dir
     print(f"log: {out / LOG}  checkpoint: {out / CHECKPOINT}  codes: {out / CODES}")
     return 0
+
+
+@contextmanager
+def _tracked(tracking, config, out: Path):
+    """Feed the run's log to the asked-for trackers every few seconds while it trains (and its last lines after)."""
+    if not tracking:
+        with nullcontext():
+            yield
+        return
+    from benchmark.tracking import Mirror, periodically
+
+    mirror = Mirror(tracking)
+    mirror.attach(out, out.name, f"train-{config.content_hash()}", config.to_dict())
+    try:
+        with periodically(mirror.poll, every=5.0):
+            yield
+    finally:
+        mirror.close()

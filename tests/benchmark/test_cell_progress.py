@@ -17,16 +17,20 @@ def test_activity_names_each_started_cell_by_step_or_scoring(tmp_path):
     assert cell_activity(tmp_path, cells) == "cell 0: starting"  # claimed, no log yet
     lines = ['{"provenance": {}}'] + [json.dumps({"step": s, "loss": 1.0}) for s in (10, 20)]
     (dirs[0] / LOG).write_text("\n".join(lines) + "\n" + '{"step": 30, "lo')  # a torn last line is skipped
-    (dirs[1] / LOG).write_text(json.dumps({"step": 40}) + "\n")
-    (dirs[2] / LOG).write_text(json.dumps({"step": 40}) + "\n")
+    for d in dirs[1:]:
+        (d / LOG).write_text(json.dumps({"step": 40}) + "\n")
+    (dirs[1] / CLAIM).write_text("{}")
     (dirs[2] / RESULT).write_text("{}")  # finished: not shown
     assert cell_activity(tmp_path, cells) == "cell 0: step 20/40; cell 1: scoring"
+    (dirs[1] / CLAIM).unlink()  # released (stopped or paused): a log alone is not a running cell
+    assert cell_activity(tmp_path, cells) == "cell 0: step 20/40"
 
 
 def test_watch_cells_keeps_the_bars_postfix_current(tmp_path):
     cells = get_study("smoke").cells[:1]
     (tmp_path / cells[0].content_hash()).mkdir()
     (tmp_path / cells[0].content_hash() / LOG).write_text(json.dumps({"step": 10}) + "\n")
+    (tmp_path / cells[0].content_hash() / CLAIM).write_text("{}")
 
     class Bar:
         said = []
@@ -37,7 +41,7 @@ def test_watch_cells_keeps_the_bars_postfix_current(tmp_path):
     import time
 
     bar = Bar()
-    with watch_cells(tmp_path, cells, bar, every=0.05):
+    with watch_cells("smoke", tmp_path, cells, bar, every=0.05):
         deadline = time.monotonic() + 10
         while not bar.said and time.monotonic() < deadline:
             time.sleep(0.05)
