@@ -147,7 +147,7 @@ def metric_names(spec: str | None, dataset) -> tuple[str, ...]:
 
 
 def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib", seed: int = 0, code_path: str = "auto",
-                        device: str = "auto", n_jobs: int = 1) -> dict:
+                        device: str = "auto", n_jobs: int = 1, progress=False) -> dict:
     """Score the trained model of a run folder; nothing in the folder changes. One-line errors for a
     folder that is missing, is not a run, or holds an unfinished run."""
     import time
@@ -176,7 +176,8 @@ def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib
     names = metric_names(metrics, ds)
     rep, posterior = torch_representation(model.encode, dev, parallel_safe=own_model(model))
     t0 = time.perf_counter()
-    results = evaluate(rep, ds, names, seed=seed, preset=preset, posterior_fn=posterior, code_path=code_path, n_jobs=n_jobs)
+    results = evaluate(rep, ds, names, seed=seed, preset=preset, posterior_fn=posterior, code_path=code_path, n_jobs=n_jobs,
+                       progress=progress)
     encode_s = next((r["grid_encode_seconds"] for r in results.values() if "grid_encode_seconds" in r), 0.0)
     return {"run": str(run), "dataset": config.dataset, "config_hash": config.content_hash(), "preset": preset, "seed": seed,
             "metrics": results, "encode_seconds": encode_s, "total_seconds": round(time.perf_counter() - t0, 3)}

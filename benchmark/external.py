@@ -174,7 +174,7 @@ def probe_encoder(spec: str, dataset_name: str, data_path: str | None, device: s
 
 def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=None, preset="dlib", seed=0,
                       study="quick", store_root=None, check_timeout: float | None = None, device: str = "auto",
-                      batch_timeout: float = ENCODER_BATCH_TIMEOUT_S):
+                      batch_timeout: float = ENCODER_BATCH_TIMEOUT_S, progress=False):
     """Score an external encoder and store the record under ``<store>/<study>/external/``.
 
     Everything is checked before anything is written: the name (one path component), the metric names,
@@ -212,7 +212,7 @@ def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=Non
             print(f"skipped: {', '.join(skipped)} (need a posterior: the encoder returns codes, not (mean, log-variance))",
                   file=sys.stderr)
     result = evaluate(lambda x: posterior(x)[0], ds, names, seed=seed, preset=preset,
-                      posterior_fn=(lambda x: posterior(x)) if has_logvar else None)
+                      posterior_fn=(lambda x: posterior(x)) if has_logvar else None, progress=progress)
     record = {
         "schema_version": SCHEMA_VERSION, "code_version": code_version(), "status": "complete", "kind": "external",
         "name": label, "encoder": spec, "encoder_digest": digest, "dataset": dataset_name, "latent_dim": dim,

@@ -49,11 +49,13 @@ def _child(conn, fn: Callable, args: tuple, workdir: str, parent_pid: int) -> No
     conn.send(("done", result))
 
 
-def run_isolated(fn: Callable[..., Any], args: tuple, timeout: float, first_stage: str = "start") -> Any:
+def run_isolated(fn: Callable[..., Any], args: tuple, timeout: float, first_stage: str = "start",
+                 on_stage: Callable[[str, Any], None] = lambda stage, partial: None) -> Any:
     """``fn(*args, started=callback)`` in a spawned child; its return value (picklable) or IsolatedFailure.
 
     ``fn`` must be importable (a module-level function) and call ``started(name, partial)`` as it enters
-    each stage; ``partial`` (what it has so far) comes back with a failure.
+    each stage; ``partial`` (what it has so far) comes back with a failure, and ``on_stage(name, partial)``
+    hears each stage in this process as it starts (progress).
     """
     from .sandbox import kill_group
 
@@ -77,6 +79,7 @@ def run_isolated(fn: Callable[..., Any], args: tuple, timeout: float, first_stag
                     raise IsolatedFailure(stage, f"the process ended without a result (exit code {proc.exitcode})", partial) from None
                 if kind == "stage":
                     stage, partial = payload
+                    on_stage(stage, partial)
                 elif kind == "error":
                     raise IsolatedFailure(stage, payload, partial)
                 else:

@@ -17,22 +17,40 @@ CHECK_TRAIN = dict(dataset="tiny", batch_size=16, lr=1e-3, log_every=10, checkpo
 CHECK_TIMEOUT_S = 300.0
 
 
-def check_submission(path, timeout: float = CHECK_TIMEOUT_S) -> list[tuple[str, bool, str]]:
-    """[(check, passed, detail)]. The quick checks run in a confined child with a time limit (an exception,
-    ``sys.exit``, a crash or a hang is a FAIL of the check that was running); the last one, ``scoring``,
-    trains and scores the model through the very code path ``submit`` uses for each cell (sandboxed
-    training, eval-mode scoring from this process), so a pass means ``submit`` will not fail for the same
-    reason."""
+CHECKS = ("metadata", "shapes", "loss terms", "loss falls", "deterministic", "save and reload", "scoring")
+
+
+def check_submission(path, timeout: float = CHECK_TIMEOUT_S, on_result=lambda result: None,
+                     on_stage=lambda stage: None) -> list[tuple[str, bool, str]]:
+    """[(check, passed, detail)], in :data:`CHECKS` order. The quick checks run in a confined child with a time
+    limit (an exception, ``sys.exit``, a crash or a hang is a FAIL of the check that was running); the last
+    one, ``scoring``, trains and scores the model through the very code path ``submit`` uses for each cell
+    (sandboxed training, eval-mode scoring from this process), so a pass means ``submit`` will not fail for
+    the same reason. Progress: ``on_stage(name)`` as each check starts, ``on_result(result)`` as each ends."""
     from .isolation import IsolatedFailure, run_isolated
+
+    told: list = []
+
+    def tell(results: list) -> list:
+        for result in results[len(told):]:
+            told.append(result)
+            on_result(result)
+        return results
+
+    def stage(name: str, partial) -> None:
+        tell(list(partial or []))
+        if name in CHECKS:
+            on_stage(name)
 
     t0 = time.monotonic()
     try:
-        results = run_isolated(_run_checks, (str(path),), timeout, first_stage="metadata")
+        results = run_isolated(_run_checks, (str(path),), timeout, first_stage="metadata", on_stage=stage)
     except IsolatedFailure as failure:
-        return list(failure.partial or []) + [(failure.stage, False, failure.reason)]
-    if not all(ok for _, ok, _ in results):
+        return tell(list(failure.partial or []) + [(failure.stage, False, failure.reason)])
+    if not all(ok for _, ok, _ in tell(results)):
         return results
-    return results + [_check_as_a_submit_cell(path, max(1.0, timeout - (time.monotonic() - t0)))]
+    on_stage("scoring")
+    return tell(results + [_check_as_a_submit_cell(path, max(1.0, timeout - (time.monotonic() - t0)))])
 
 
 def _check_as_a_submit_cell(path, time_left: float) -> tuple[str, bool, str]:

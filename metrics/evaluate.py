@@ -15,6 +15,7 @@ Every metric's record says which path produced its value (``code_source``).
 from __future__ import annotations
 
 import math
+import sys
 import time
 
 import numpy as np
@@ -55,16 +56,30 @@ def images_to_encode(plan: list[tuple[MetricSpec, dict]]) -> float:
     return own + sum(n for _, n in shared)
 
 
+def progress_stream(progress):
+    """Where progress goes: the stream given; stderr for ``True`` when it is a terminal (a bar in a log file or a
+    pipe is noise); nowhere (None) otherwise."""
+    if progress is True:
+        return sys.stderr if sys.stderr.isatty() else None
+    return progress or None
+
+
 def evaluate_source(source, names=None, seed: int = 0, preset: str = "dlib", overrides: dict | None = None,
-                    n_jobs: int = 1, progress: bool = False, plan: list | None = None) -> dict[str, dict]:
+                    n_jobs: int = 1, progress=False, plan: list | None = None) -> dict[str, dict]:
     """Run metrics on a code source; one record per metric with values, direction, protocol, settings,
-    version, code source and seconds. Each metric draws from its own generator seeded by (seed, name)."""
+    version, code source and seconds. Each metric draws from its own generator seeded by (seed, name).
+    ``progress`` (see :func:`progress_stream`): a bar naming the metric running, and each one's value and time."""
+    from tqdm import tqdm
+
     from . import DEFAULT_METRICS
 
     plan = plan or [(METRICS.get(n), None) for n in (DEFAULT_METRICS if names is None else names)]
     ctx = EvalContext(source, seed, n_jobs)
     out = {}
+    stream = progress_stream(progress)
+    bar = tqdm(total=len(plan), desc="metrics", unit="metric", leave=False, file=stream, disable=stream is None)
     for spec, settings in plan:
+        bar.set_postfix_str(f"running: {spec.name}", refresh=True)
         settings = settings or metric_settings(spec, preset, (overrides or {}).get(spec.name))
         rng = np.random.default_rng([seed, _name_seed(spec.name)])
         t0 = time.perf_counter()
@@ -81,8 +96,12 @@ def evaluate_source(source, names=None, seed: int = 0, preset: str = "dlib", ove
             "code_source": getattr(source, "kind", "table"),
             "seconds": round(time.perf_counter() - t0, 3),
         }
-        if progress:
-            print(f"  {spec.name}: {values.get(spec.primary)!r} ({out[spec.name]['seconds']:.1f} s)", flush=True)
+        if stream is not None:
+            v = values.get(spec.primary)
+            shown = f"{v:.4f}" if isinstance(v, float) else repr(v)
+            bar.write(f"  {spec.name}: {spec.primary} {shown} ({out[spec.name]['seconds']:.1f} s)", file=stream)
+        bar.update(1)
+    bar.close()
     return out
 
 
@@ -99,12 +118,13 @@ def choose_code_path(dataset, plan, code_path: str = "auto") -> str:
 
 
 def evaluate(representation_fn, dataset, names=None, seed: int = 0, preset: str = "dlib",
-             posterior_fn=None, n_jobs: int = 1, overrides: dict | None = None, progress: bool = False,
+             posterior_fn=None, n_jobs: int = 1, overrides: dict | None = None, progress=False,
              code_path: str = "auto") -> dict[str, dict]:
     """Score a representation (images → (B, D) mean codes) on a dataset with the named metrics.
 
     ``posterior_fn`` (images → (mu, logvar)) is needed for the full-dataset metrics
-    (``mig_sampled``, ``elbo_decomposition``) and for the table path.
+    (``mig_sampled``, ``elbo_decomposition``) and for the table path. ``progress``: as in :func:`evaluate_source`,
+    plus a line before the full grid is encoded (minutes for dSprites on a CPU).
     """
     from . import DEFAULT_METRICS
 
@@ -112,6 +132,9 @@ def evaluate(representation_fn, dataset, names=None, seed: int = 0, preset: str 
             for spec in (METRICS.get(n) for n in (DEFAULT_METRICS if names is None else names))]
     path = choose_code_path(dataset, plan, code_path if posterior_fn is not None else "render")
     if path == "table":
+        if (stream := progress_stream(progress)) is not None:
+            print(f"encoding all {len(dataset):,} images of {dataset.name} once (the codes every metric looks up) …",
+                  file=stream, flush=True)
         t0 = time.perf_counter()
         source = GridSource(dataset, posterior_fn)
         encode_s = time.perf_counter() - t0

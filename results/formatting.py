@@ -24,6 +24,15 @@ def fixed(x, digits: int = 3, missing: str = MISSING) -> str:
     return f"{round(x, digits) + 0.0:.{digits}f}"
 
 
+def finite_or_none(x) -> float | None:
+    """``x`` as a float, or None for a missing, non-numeric, NaN or infinite value (JSON null)."""
+    try:
+        x = float(x)
+    except (TypeError, ValueError):
+        return None
+    return x if math.isfinite(x) else None
+
+
 def significant(obj, digits: int = 10):
     """``obj`` (nested dicts, lists, tuples) with every float rounded to ``digits`` significant digits, for
     published JSON: the last bits of a float sum depend on the host's SIMD paths (AVX-512 and AVX2 hosts

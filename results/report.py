@@ -15,6 +15,7 @@ from jinja2 import Environment
 from core.io import atomic_write_text
 from core.layout import LOG, RESULT, SAMPLES, TRAVERSALS
 
+from .compare_page import compare_body
 from .formatting import MIN_SEEDS, fixed
 from .leaderboard import aggregate, glossary, metric_label, rank_column, ranked, table_cells
 from .plots import kl_curve_plot, mi_heatmap
@@ -56,6 +57,7 @@ _PAGE = Environment(autoescape=True).from_string("""<!doctype html>
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 table { border-collapse: collapse; font-size: 12px; margin: 1em 0; }
 th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; } td { white-space: nowrap; }
+td.wrap { white-space: normal; max-width: 40em; }
 .scroll { overflow-x: auto; max-width: 100%; }
 th { background: #f0f0f0; } img { max-width: 100%; height: auto; border: 1px solid #eee; margin: 0.5em 0; }
 th.asc::after { content: " ▲"; } th.desc::after { content: " ▼"; }
@@ -98,7 +100,7 @@ def _run_details(r: dict) -> list[str]:
                      " sampling under-estimates every log q(z_j) by up to ≈ log(dataset size) nats; comparable across runs"
                      " of one setting, not a KL in nats")
         shown = html.escape(v) if isinstance(v, str) else v if isinstance(v, int) else fixed(v)  # e.g. kl_per_latent_source
-        rows.append(f"<tr><td>{html.escape(k)}{html.escape(note)}</td><td>{shown}</td></tr>")
+        rows.append(f"<tr><td class='wrap'>{html.escape(k)}{html.escape(note)}</td><td>{shown}</td></tr>")
     link = f"../../{html.escape(r['cell_hash'])}"
     return ["<h2>Configuration</h2>", f"<table>{conf}</table>", "<h2>End of training (mean of the last logged steps)</h2>",
             f"<table>{''.join(rows)}</table>",
@@ -164,7 +166,8 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
              "<h2>Leaderboard</h2>", _html_table(*table_cells(rows, cols, compact=True)),
              "<p class='note'>Download: " + " · ".join(f"<a href='../{n}'>{html.escape(w)} ({n})</a>" for n, w in csvs) + "</p>"
              if csvs else "",
-             "<h2>Runs</h2>", _runs_table(every_run, cols),
+             "<h2>Runs</h2>", "<p class='note'><a href='compare.html'>Compare two runs side by side →</a></p>",
+             _runs_table(every_run, cols),
              "<h2>Metrics</h2>", _glossary_html(cols)]
     for name, title in [("tradeoff.png", "Reconstruction vs disentanglement"), ("seed_spread.png", "Seed spread"),
                         ("rank_correlation.png", "Metric agreement"), ("training_curves.png", "Training curves per configuration (one line per seed)"),
@@ -183,7 +186,8 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
         fam, hp = family_label(r)
         label = f"{fam} ({hp or 'defaults'}), seed {r['cell']['config']['seed']}"
         page = out / "runs" / f"{r['cell_hash']}.html"
-        body = [f"<p><a href='../index.html'>← {html.escape(study)}</a></p>"]
+        body = [f"<p><a href='../index.html'>← {html.escape(study)}</a> · "
+                f"<a href='../compare.html#a={html.escape(r['cell_hash'])}'>compare this run with another</a></p>"]
         body += _run_details(r)
         metrics_rows = "".join(f"<tr><td>{html.escape(metric_label(m, v['primary']))}</td><td>{_fmt(v['values'][v['primary']])}</td>"
                                f"<td>{'higher' if v['higher_is_better'].get(v['primary'], True) else 'lower'} is better</td>"
@@ -209,4 +213,6 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
         atomic_write_text(page, _PAGE.render(title=label, body="\n".join(body), script=_SORT_JS))
         links.append(f"<li><a href='runs/{r['cell_hash']}.html'>{html.escape(label)}</a></li>")
     parts += ["<h2>Run pages</h2>", "<ul>" + "".join(links) + "</ul>"]
+    body, script = compare_body(records, cols)
+    atomic_write_text(out / "compare.html", _PAGE.render(title=f"Study {study}: compare two runs", body=body, script=script))
     return atomic_write_text(out / "index.html", _PAGE.render(title=f"Study {study}", body="\n".join(parts), script=_SORT_JS))

@@ -167,7 +167,7 @@ def _evaluate_codes(args: argparse.Namespace) -> int:
         skipped = [m for m in DEFAULT_METRICS if m not in wanted]
         if skipped:
             print(f"skipped: {', '.join(skipped)} (they need codes for the full factor grid)", file=sys.stderr)
-    result = evaluate_source(source, wanted, seed=args.seed, preset=args.preset, n_jobs=args.jobs)
+    result = evaluate_source(source, wanted, seed=args.seed, preset=args.preset, n_jobs=args.jobs, progress=True)
     out = result if args.full else {m: r["values"] for m, r in result.items()}
     print(dumps_json(out, sort_keys=True))
     return 0
@@ -177,7 +177,8 @@ def _evaluate(args) -> int:
     if args.run:
         from benchmark.evaluation import evaluate_run_folder
 
-        result = evaluate_run_folder(args.run, args.metrics, args.preset, args.seed, args.code_path, args.device, args.jobs)
+        result = evaluate_run_folder(args.run, args.metrics, args.preset, args.seed, args.code_path, args.device, args.jobs,
+                                     progress=True)  # a bar on stderr when it is a terminal; stdout stays JSON
         print(dumps_json(result, sort_keys=True, indent=1))
         return 0
     if not args.dataset:
@@ -185,7 +186,8 @@ def _evaluate(args) -> int:
     from benchmark.external import evaluate_external
 
     path, record = evaluate_external(args.encoder, args.dataset, args.data_path, args.name, args.metrics, args.preset,
-                                     args.seed, args.study, args.store, device=args.device, batch_timeout=args.batch_timeout)
+                                     args.seed, args.study, args.store, device=args.device, batch_timeout=args.batch_timeout,
+                                     progress=True)
     print(dumps_json({m: r["values"] for m, r in record["metrics"].items()}, sort_keys=True))
     print(f"stored {path}")
     return 0

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from .common import add_store_arg, positive_int
 
@@ -29,14 +30,21 @@ def register(sub) -> None:
 
 
 def _check(args) -> int:
-    from benchmark.submission_check import check_submission
+    from tqdm import tqdm
+
+    from benchmark.submission_check import CHECKS, check_submission
 
     if not args.timeout > 0:
         raise ValueError(f"--timeout must be a positive number of seconds, got {args.timeout}")
-    results = check_submission(args.path, timeout=args.timeout)
-    width = max(len(name) for name, _, _ in results)
-    for name, ok, detail in results:
-        print(f"{'PASS' if ok else 'FAIL'}  {name:<{width}}  {detail}")
+    width = max(map(len, CHECKS))
+    # each check's line as it ends; on a terminal, a bar names the check running now and the time it has taken
+    with tqdm(total=len(CHECKS), desc="checks", unit="check", file=sys.stderr, disable=None, leave=False) as bar:
+        def result(r):
+            bar.write(f"{'PASS' if r[1] else 'FAIL'}  {r[0]:<{width}}  {r[2]}", file=sys.stdout)
+            bar.update(1)
+
+        results = check_submission(args.path, timeout=args.timeout, on_result=result,
+                                   on_stage=lambda name: bar.set_postfix_str(f"running: {name}"))
     failed = [n for n, ok, _ in results if not ok]
     print(f"{len(results) - len(failed)}/{len(results)} checks passed" + (f"; failed: {', '.join(failed)}" if failed else ""))
     return 1 if failed else 0
@@ -56,12 +64,17 @@ def _submit(args) -> int:
     cells = submission_cells(args.path, study)
     print(f"submission {cells[0].config.model}: {len(cells)} cells with the {study.name} protocol; store {store.root}")
     states = {}
-    for res in run_local(study.name, cells, store.root, args.jobs or default_jobs(cells[0].threads)):
-        states[res["state"]] = states.get(res["state"], 0) + 1
-        if res["state"] == "failed":
-            print(f"  cell {res['index']} failed: {res['error']}")
-        else:
-            print(f"  cell {res['index']} {res['state']}")
+    from tqdm import tqdm
+
+    from benchmark.cell_progress import watch_cells
+
+    with tqdm(total=len(cells), desc=f"{cells[0].config.model} cells", unit="cell", file=sys.stdout) as bar, \
+            watch_cells(study.name, store.study_dir(study.name), cells, bar):  # what each running cell is doing
+        for res in run_local(study.name, cells, store.root, args.jobs or default_jobs(cells[0].threads)):
+            states[res["state"]] = states.get(res["state"], 0) + 1
+            bar.write(f"  cell {res['index']} failed: {res['error']}" if res["state"] == "failed"
+                      else f"  cell {res['index']} {res['state']}", file=sys.stdout)
+            bar.update(1)
     outputs = rebuild_outputs(store.study_dir(study.name), study.name, study.caveat)
     if outputs:
         print(outputs[0].read_text())

@@ -335,6 +335,14 @@ def test_report_of_the_smoke_study_has_its_structure(reference_store):
         run = page.read_text()
         assert "<th>metric</th><th>score</th><th>direction</th><th>protocol</th>" in run and "Latent traversals" in run
         assert "<h2>Reconstructions and prior samples</h2>" in run  # written by every finished cell
+        assert f"href='../compare.html#a={page.stem}'" in run
         assert "<h2>Training curves (every logged term of the objective)</h2>" in run
         for href in re.findall(r"href='(\.\./\.\./[^']+)'", run):
             assert (page.parent / href).resolve().exists(), href
+    compare = (index.parent / "compare.html").read_text()  # run vs run: every complete run, every leaderboard metric
+    assert "href='compare.html'" in text and "<select id='run-a'>" in compare and "<iframe id='frame-b'" in compare
+    runs_json = json.loads(re.search(r"var RUNS = (.*);\n", compare).group(1))
+    assert sorted(r["hash"] + ".html" for r in runs_json) == sorted(p.name for p in pages)
+    columns = json.loads(re.search(r"var COLUMNS = (.*);\n", compare).group(1))
+    assert columns[0] == {"label": "reconstruction", "higher_is_better": False}
+    assert all(len(r["values"]) == len(columns) for r in runs_json)

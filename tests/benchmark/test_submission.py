@@ -71,9 +71,12 @@ def test_load_submission_errors(tmp_path):
 def test_newcomer_check_submit_leaderboard_and_report(tmp_path, capsys):
     path = tmp_path / "tinybeta.py"
     path.write_text(textwrap.dedent(SMALL_MODEL))
-    assert main(["check-submission", str(path)]) == 0
-    out = capsys.readouterr().out
-    assert "7/7 checks passed" in out
+    from benchmark.submission_check import CHECKS, check_submission
+
+    heard = []  # progress: each check's start, then its result, in order, each once
+    results = check_submission(path, on_stage=lambda s: heard.append(("start", s)), on_result=lambda r: heard.append(("end", r[0])))
+    assert all(ok for _, ok, _ in results) and [name for name, _, _ in results] == list(CHECKS)
+    assert heard == [(kind, name) for name in CHECKS for kind in ("start", "end")]
     store = tmp_path / "store"
     assert main(["submit", str(path), "--study", "smoke", "--store", str(store)]) == 0
     board = (store / "smoke" / "leaderboard.md").read_text()
@@ -88,7 +91,8 @@ def test_check_reports_failures_instead_of_crashing(tmp_path, capsys):
     path = tmp_path / "broken.py"
     path.write_text(textwrap.dedent(SMALL_MODEL).replace("return self.encoder(x)", "return self.encoder(x)[0], None"))
     assert main(["check-submission", str(path)]) == 1
-    assert "FAIL" in capsys.readouterr().out
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("PASS  metadata") and lines[1].startswith("FAIL  forward ") and lines[-1].startswith("1/2 checks passed")
 
 
 @pytest.mark.filterwarnings("ignore:`torch.jit:DeprecationWarning")  # the legacy format, still accepted

@@ -167,3 +167,21 @@ def test_values_do_not_depend_on_which_other_metrics_ran():
     alone = evaluate_source(_source(codes), ["dci"], seed=1, overrides={"dci": SMALL["dci"]})["dci"]["values"]
     together = evaluate_source(_source(codes), ["mig", "dci"], seed=1, overrides={"dci": SMALL["dci"], "mig": SMALL["mig"]})["dci"]["values"]
     assert alone == together
+
+
+def test_progress_names_each_metric_with_its_value_and_leaves_the_scores_unchanged(monkeypatch):
+    import io
+
+    from metrics.evaluate import progress_stream
+
+    codes = _identity(np.random.default_rng(0))
+    names = ["mig", "sap"]
+    stream = io.StringIO()
+    with_bar = evaluate_source(_source(codes), names, overrides=SMALL, progress=stream)
+    plain = evaluate_source(_source(codes), names, overrides=SMALL)
+    assert {n: r["values"] for n, r in with_bar.items()} == {n: r["values"] for n, r in plain.items()}
+    text = stream.getvalue()
+    assert "running: mig" in text and "running: sap" in text
+    assert f"  mig: discrete_mig {with_bar['mig']['values']['discrete_mig']:.4f} (" in text
+    monkeypatch.setattr("sys.stderr", io.StringIO())  # not a terminal: progress=True prints nothing
+    assert progress_stream(True) is None and progress_stream(False) is None and progress_stream(stream) is stream
