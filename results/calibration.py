@@ -22,7 +22,7 @@ from core.io import atomic_write_text
 from metrics.registry import suite_names
 
 from .formatting import MISSING, markdown_table, over_seeds
-from .records import family_label, hparam_items, load_records
+from .records import family_label, hparam_items
 
 SUPERVISED = suite_names(supervised_only=True)
 
@@ -145,10 +145,13 @@ def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
     return _save(fig, Path(path))
 
 
-def build_calibration(study_dir: str | Path, study: str) -> list[Path]:
-    """``calibration.md`` and ``budget_curves.png`` in the study folder; nothing when no run kept snapshots."""
+def build_calibration(study_dir: str | Path, study: str, data=None) -> list[Path]:
+    """``calibration.md`` and ``budget_curves.png`` in the study folder; nothing when no run kept snapshots.
+    ``data``: the study's :class:`results.study_data.StudyData`, loaded here when not given."""
+    from .study_data import load_study
+
     d = Path(study_dir)
-    records = [r for r in load_records(d) if r.get("snapshots")]
+    records = [r for r in (data or load_study(d)).records if r.get("snapshots")]
     if not records:
         return []
     df = budget_table(records)

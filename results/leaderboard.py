@@ -14,8 +14,7 @@ import numpy as np
 from core.io import atomic_write_text
 
 from .formatting import MIN_SEEDS, MISSING, fixed, over_seeds
-from .records import configurations, encodes_image, family_label, load_external, load_records, metric_columns, metric_value
-from .udr_report import with_udr
+from .records import configurations, encodes_image, family_label, load_external, metric_columns, metric_value
 
 FORMATS = ("md", "csv", "latex", "html", "runs-csv")
 
@@ -187,19 +186,22 @@ def best_per_family(rows, cols, col: tuple[str, str, bool] | None = None) -> lis
 
 
 def build_leaderboard(study_dir: str | Path, study: str, fmt: str = "md", out_dir: str | Path | None = None,
-                      rank_by: str | None = None) -> Path:
+                      rank_by: str | None = None, data=None) -> Path:
     """Rebuild ``leaderboard.<fmt>`` (and the per-family best view for md) from stored records."""
     path = Path(out_dir or study_dir) / f"leaderboard.{fmt.replace('runs-csv', 'runs.csv')}"
-    atomic_write_text(path, leaderboard_text(study_dir, study, fmt, rank_by))
+    atomic_write_text(path, leaderboard_text(study_dir, study, fmt, rank_by, data))
     return path
 
 
-def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md", rank_by: str | None = None) -> str:
+def leaderboard_text(study_dir: str | Path, study: str, fmt: str = "md", rank_by: str | None = None, data=None) -> str:
     """The leaderboard of the stored records as text in ``fmt``, rows sorted best-first by the rank score
-    (``rank_by``, see :func:`rank_column`; writes nothing)."""
+    (``rank_by``, see :func:`rank_column`; writes nothing). ``data``: the study's
+    :class:`results.study_data.StudyData`, loaded here when not given."""
+    from .study_data import load_study
+
     if fmt not in FORMATS:
         raise ValueError(f"Unknown leaderboard format {fmt!r}; choose one of {', '.join(FORMATS)}")
-    records = with_udr(load_records(study_dir))
+    records = (data or load_study(study_dir)).records_with_udr
     if fmt == "runs-csv":
         return runs_csv(records)
     rows, cols = aggregate(records)

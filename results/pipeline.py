@@ -15,9 +15,10 @@ from core.layout import PROBE_CODES, TRAVERSALS
 from .calibration import build_calibration
 from .leaderboard import build_leaderboard
 from .plots import kl_curves_plot, tradeoff_plot
-from .records import best_run, configurations, family_label, load_records, metric_value, run_label
+from .records import best_run, configurations, family_label, metric_value, run_label
 from .report import build_report
 from .stability_report import build_stability
+from .study_data import load_study
 from .training_plots import configuration_curves_plot
 from .traversals import traversal_figure
 from .udr_report import build_udr
@@ -59,18 +60,19 @@ def rebuild_outputs(study_dir: str | Path, study_name: str, caveat: str = "") ->
     """All outputs of the study in ``study_dir``; the leaderboard's markdown is first ([] without records).
     ``caveat`` (what the study cannot show) opens the report."""
     d = Path(study_dir)
-    records = load_records(d)
+    data = load_study(d)  # the store is read once, UDR computed once, for every output below
+    records = data.records
     if not records:
         return []
-    out = [build_leaderboard(d, study_name, fmt) for fmt in ("md", "csv", "runs-csv")]
+    out = [build_leaderboard(d, study_name, fmt, data=data) for fmt in ("md", "csv", "runs-csv")]
     out.append(tradeoff_plot(records, d / "tradeoff.png"))
     out.append(kl_curves_plot(kl_curve_runs(records), d / "kl_over_training.png"))
     groups = [(fam, f"{fam} ({hp or 'defaults'})", [Path(r["_path"]).parent for r in recs]) for (_, fam, hp), recs in configurations(records)]
     out += [p for p in [configuration_curves_plot(groups, d / "training_curves.png")] if p]
     out += best_run_traversals(records, d / "best_traversals.png")
-    out += build_calibration(d, study_name)
-    out += build_stability(d, study_name)
-    if all((Path(r["_path"]).parent / PROBE_CODES).exists() for r in records):
-        out += build_udr(d, study_name)
-    out.append(build_report(d, study_name, caveat))
+    out += build_calibration(d, study_name, data)
+    out += build_stability(d, study_name, data)
+    if data.udr_rows is not None:  # every run has probe codes
+        out += build_udr(d, study_name, data=data)
+    out.append(build_report(d, study_name, caveat, data))
     return out

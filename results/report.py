@@ -20,11 +20,9 @@ from .formatting import MIN_SEEDS, fixed
 from .leaderboard import aggregate, glossary, metric_label, rank_column, ranked, table_cells
 from .plots import kl_curve_plot, mi_heatmap
 from .summary_figure import summary_plot
-from .records import family_label, load_records, metric_value, trained_on
+from .records import family_label, metric_value, trained_on
 from .training_plots import run_curves_plot
-from .stability import runs_table
 from .stability_report import NO_REPLICATES, VARIANCE_HEADERS, has_seed_replicates, variance_rows
-from .udr_report import with_udr
 
 _SORT_JS = """
 document.querySelectorAll('table.sortable').forEach(function (table) {
@@ -144,17 +142,20 @@ def _runs_table(records: list[dict], cols) -> str:
 MISSING_CELL = "n/a"  # a missing or non-finite value in a table cell (sorts last: it is not a number)
 
 
-def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
-    """``report/index.html`` and one page per run, from the study's stored records; ``caveat`` (what a short
-    study cannot show) is a banner at the top."""
+def build_report(study_dir: str | Path, study: str, caveat: str = "", data=None) -> Path:
+    """``report/index.html``, ``report/compare.html`` and one page per run, from the study's stored records
+    (``data``: its :class:`results.study_data.StudyData`, loaded here when not given); ``caveat`` (what a
+    short study cannot show) is a banner at the top."""
+    from .study_data import load_study
+
     d = Path(study_dir)
-    every_run = load_records(d, include_failed=True)  # read once: the runs table lists failed runs too
-    records = [r for r in every_run if r.get("status") == "complete"]
+    data = data or load_study(d)
+    every_run, records = list(data.every_run), data.records  # the runs table lists failed runs too
     if not records:
         raise ValueError(f"no complete records in {d}; run the study first")
     out = d / "report"
     (out / "runs").mkdir(parents=True, exist_ok=True)
-    rows, cols = aggregate(with_udr(records))
+    rows, cols = aggregate(data.records_with_udr)
     rows = ranked(rows, rank_column(cols))
     summary_png = summary_plot(rows, cols, d / "summary.png")
     csvs = [(name, what) for name, what in (("leaderboard.csv", "leaderboard"), ("leaderboard.runs.csv", "every run (tidy, for pandas)"))
@@ -176,7 +177,7 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "") -> Path:
                         ("udr_vs_metrics.png", "UDR (no labels) against supervised metrics")]:
         if (d / name).exists():
             parts += [f"<h2>{title}</h2>", _img(d / name, title)]
-    df, metric_names = runs_table(records)
+    df, metric_names = data.runs
     parts += ["<h2>Seed stability: share of each metric's variance explained by family, hyper-parameter and seed</h2>",
               _html_table(list(VARIANCE_HEADERS), [list(r) for r in variance_rows(df, metric_names)]) if has_seed_replicates(df)
               else f"<p class='note'>{html.escape(NO_REPLICATES)}</p>"]

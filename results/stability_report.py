@@ -14,8 +14,7 @@ from core.layout import EVAL_SEEDS
 from .formatting import TOO_FEW, fixed, markdown_table
 from .ordering import ordering_section
 from .plots import rank_correlation_heatmap, seed_spread_plot
-from .records import load_records
-from .stability import rank_correlation, rank_flip_probability, runs_table, seed_spread, variance_decomposition
+from .stability import rank_correlation, rank_flip_probability, seed_spread, variance_decomposition
 
 
 def eval_seed_table(records: list[dict]) -> pd.DataFrame | None:
@@ -61,12 +60,17 @@ def variance_rows(df: pd.DataFrame, metrics: list[str]) -> list[tuple[str, ...]]
     return rows
 
 
-def build_stability(study_dir: str | Path, study: str) -> list[Path]:
+def build_stability(study_dir: str | Path, study: str, data=None) -> list[Path]:
+    """``stability.md`` and its figures; ``data``: the study's :class:`results.study_data.StudyData`, loaded
+    here when not given."""
+    from .study_data import load_study
+
     d = Path(study_dir)
-    records = load_records(d)
+    data = data or load_study(d)
+    records = data.records
     if not records:
         raise ValueError(f"no complete records in {d}; run the study first")
-    df, metrics = runs_table(records)
+    df, metrics = data.runs
     lines = [f"# Seed stability — study `{study}` ({len(records)} runs)", ""]
     lines += ["## Share of each metric's variance explained by family, hyper-parameter and seed", ""]
     lines += markdown_table(VARIANCE_HEADERS, variance_rows(df, metrics)) if has_seed_replicates(df) else [NO_REPLICATES]

@@ -16,7 +16,7 @@ from core.layout import PROBE_CODES
 from metrics.udr import compute_udr
 
 from .formatting import MIN_SEEDS, TOO_FEW, fixed, markdown_table, significant
-from .records import configurations, load_records
+from .records import configurations
 
 SELECTION_METRICS = (("mig", "discrete_mig"), ("mig_sampled", "mig"), ("dci", "disentanglement"), ("factor_vae", "eval_accuracy"),
                      ("beta_vae", "eval_accuracy"), ("sap", "SAP_score"))
@@ -57,14 +57,20 @@ UDR_ENTRY = {"primary": "udr", "higher_is_better": {"udr": True}, "version": "1"
              "protocol": "Duan et al. 2020 UDR (Spearman) against the other seeds of the configuration, on the shared probe codes"}
 
 
-def with_udr(records: list[dict]) -> list[dict]:
+def has_probe_codes(records: list[dict]) -> bool:
+    """Every run kept its probe codes (UDR needs them all)."""
+    return all((Path(r["_path"]).parent / PROBE_CODES).exists() for r in records)
+
+
+def with_udr(records: list[dict], rows: list[dict] | None = None) -> list[dict]:
     """The records, each with a pseudo-metric ``udr`` when every run has probe codes and some
-    configuration has ≥ ``MIN_SEEDS`` seeds (copies: nothing stored changes); else the records unchanged."""
-    if not records or not all((Path(r["_path"]).parent / PROBE_CODES).exists() for r in records):
+    configuration has ≥ ``MIN_SEEDS`` seeds (copies: nothing stored changes); else the records unchanged.
+    ``rows``: their :func:`study_udr`, when already computed."""
+    if not records or not has_probe_codes(records):
         return records
     if all(len(recs) < MIN_SEEDS for _, recs in configurations(records)):
         return records
-    by_cell = {row["cell_index"]: row["udr"] for row in study_udr(records)}
+    by_cell = {row["cell_index"]: row["udr"] for row in (rows if rows is not None else study_udr(records))}
     out = []
     for r in records:
         u = by_cell.get(r["cell_index"])
@@ -127,15 +133,18 @@ def rank_correlations(rows: list[dict]) -> dict[str, tuple[float, int]]:
     return out
 
 
-def build_udr(study_dir: str | Path, study: str, kind: str = "spearman") -> list[Path]:
-    """udr.json, udr.md and udr_vs_metrics.png in the study folder."""
+def build_udr(study_dir: str | Path, study: str, kind: str = "spearman", data=None) -> list[Path]:
+    """udr.json, udr.md and udr_vs_metrics.png in the study folder (``data``: the study's
+    :class:`results.study_data.StudyData`, loaded here when not given)."""
     from .plots import udr_scatter
+    from .study_data import load_study
 
     d = Path(study_dir)
-    records = load_records(d)
+    data = data or load_study(d)
+    records = data.records
     if not records:
         raise ValueError(f"no complete records in {d}; run the study first")
-    rows = study_udr(records, kind)
+    rows = data.udr_rows if kind == "spearman" and data.udr_rows is not None else study_udr(records, kind)
     rho = rank_correlations(rows)
     sel = selection_table(rows)
     data = {"study": study, "correlation": kind, "runs": [{k: v for k, v in r.items() if k != "record"} for r in rows],
