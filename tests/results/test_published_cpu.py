@@ -43,3 +43,16 @@ def test_budget_table_rebuilds_byte_identically(tmp_path):
 
     md = build_calibration(_copy_records(tmp_path), "cpu")[0]
     assert md.read_bytes() == (PUBLISHED / "calibration.md").read_bytes()
+
+
+def test_every_published_table_rebuilds_byte_identically(tmp_path):
+    from results.leaderboard import build_leaderboard
+    from results.stability_report import build_stability
+    from results.study_data import load_study
+
+    study = _copy_records(tmp_path)
+    data = load_study(study)
+    rebuilt = [build_leaderboard(study, "cpu", fmt, data=data) for fmt in ("csv", "runs-csv")] + build_stability(study, "cpu", data)
+    for path in rebuilt:
+        if path.suffix in (".md", ".csv"):
+            assert path.read_bytes() == (PUBLISHED / path.name).read_bytes(), f"{path.name} differs from its rebuild"
