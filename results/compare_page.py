@@ -5,6 +5,7 @@ so the page stays small however many runs a study has. ``#a=HASH&b=HASH`` in the
 
 from __future__ import annotations
 
+import html
 import json
 
 from .formatting import finite_or_none
@@ -43,8 +44,8 @@ show();
 def compare_body(records: list[dict], cols) -> tuple[str, str]:
     """(HTML body, script) of the comparison page for the complete ``records``, ``cols`` = the leaderboard's
     (metric, key, higher_is_better) columns; reconstruction (lower is better) comes first."""
-    columns = [{"label": "reconstruction", "higher_is_better": False}] + [
-        {"label": metric_label(n, k), "higher_is_better": bool(hib)} for n, k, hib in cols]
+    columns = [{"label": "reconstruction", "higher_is_better": False}] + [  # labels escaped: the script sets innerHTML
+        {"label": html.escape(metric_label(n, k)), "higher_is_better": bool(hib)} for n, k, hib in cols]
     runs = [{"hash": r["cell_hash"], "label": f"cell {r['cell_index']}: {run_label(r)}",
              "values": [finite_or_none(r.get("training", {}).get("reconstruction"))]
              + [finite_or_none(metric_value(r, n, k)) for n, k, _ in cols]}

@@ -41,6 +41,7 @@ def _faults(mode: str) -> int:
 
 
 @pytest.mark.skipif(not sys.platform.startswith("linux"), reason="glibc's mallopt")
+@pytest.mark.slow  # 16 s; a speed property, not a number
 def test_retained_memory_faults_no_pages_where_the_default_does():
     stock, retained = _faults("stock"), _faults("retain")
     assert stock > 10_000, f"glibc's default faulted only {stock} pages in 3 steps: the test no longer shows the problem"

@@ -99,6 +99,8 @@ def tracking_from(args):
     """The trackers ``args`` ask for, their packages checked now (a one-line error before anything runs)."""
     from benchmark.tracking import Tracking
 
+    if args.wandb_project is not None and not args.wandb_project.strip():
+        raise ValueError("--wandb needs a project name (--wandb my-project); drop --wandb to log to no W&B project")
     tracking = Tracking(tensorboard=args.tensorboard, wandb_project=args.wandb_project)
     tracking.check()
     return tracking

@@ -161,6 +161,7 @@ def test_dask_local_cluster_gives_identical_records(reference_store, tmp_path):
     assert _values(tmp_path, st.cells[:2]) == _values(reference_store, st.cells[:2])
 
 
+@pytest.mark.slow  # 30 s; the claim tests cover the mechanism in the default run
 def test_two_concurrent_runners_one_record_per_cell(reference_store, tmp_path):
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     cmd = [sys.executable, "-m", "benchmark", "run", "--study", "smoke", "--store", str(tmp_path), "--jobs", "1"]
@@ -178,6 +179,7 @@ def test_two_concurrent_runners_one_record_per_cell(reference_store, tmp_path):
     assert done == 3
 
 
+@pytest.mark.slow  # 16 s; kill -9 mid-run is also tested on train() in the default run
 def test_kill_9_worker_mid_cell_then_rerun_equals_uninterrupted(reference_store, tmp_path):
     st = get_study("smoke")
     cell = st.cells[1]
@@ -200,6 +202,7 @@ def test_kill_9_worker_mid_cell_then_rerun_equals_uninterrupted(reference_store,
     assert _values(tmp_path, [cell]) == _values(reference_store, [cell])
 
 
+@pytest.mark.slow  # 20 s
 def test_failed_cell_is_recorded_and_others_continue(tmp_path, monkeypatch, capsys):
     import benchmark.runner as runner
 

@@ -109,3 +109,10 @@ def test_train_with_tensorboard_writes_the_runs_curves(tmp_path):
     assert out.returncode == 0, out.stderr
     logged = [json.loads(x)["step"] for x in (tmp_path / "run" / LOG).read_text().splitlines() if '"step"' in x]
     assert [s for s, _ in _events(tmp_path / "run" / TENSORBOARD)["loss"]] == logged == [5, 10, 15, 20]
+
+
+def test_an_empty_wandb_project_is_refused_not_ignored(tmp_path):
+    from benchmark.cli import main
+
+    assert main(["train", "--dataset", "tiny", "--steps", "4", "--wandb", " ", "--out", str(tmp_path / "run")]) == 2
+    assert not (tmp_path / "run").exists()
