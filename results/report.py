@@ -25,6 +25,20 @@ from .training_plots import run_curves_plot
 from .stability_report import NO_REPLICATES, VARIANCE_HEADERS, has_seed_replicates, variance_rows
 
 _SORT_JS = """
+document.querySelectorAll('table.sortable').forEach(function (table) {  // a filter box above every longer table
+  if (table.tBodies[0].rows.length < 5) { return; }
+  var box = document.createElement('input');
+  box.type = 'search'; box.className = 'filter'; box.placeholder = 'filter rows: every word must appear (e.g. tcvae 6)';
+  box.addEventListener('input', function () {
+    var words = box.value.toLowerCase().split(/\\s+/).filter(Boolean);
+    Array.from(table.tBodies[0].rows).forEach(function (row) {
+      var text = row.innerText.toLowerCase();
+      row.style.display = words.every(function (w) { return text.indexOf(w) >= 0; }) ? '' : 'none';
+    });
+  });
+  var anchor = table.parentElement.classList.contains('scroll') ? table.parentElement : table;
+  anchor.parentElement.insertBefore(box, anchor);
+});
 document.querySelectorAll('table.sortable').forEach(function (table) {
   table.querySelectorAll('th').forEach(function (th, col) {
     th.style.cursor = 'pointer';
@@ -59,7 +73,7 @@ td.wrap { white-space: normal; max-width: 40em; }
 .scroll { overflow-x: auto; max-width: 100%; }
 th { background: #f0f0f0; } img { max-width: 100%; height: auto; border: 1px solid #eee; margin: 0.5em 0; }
 th.asc::after { content: " ▲"; } th.desc::after { content: " ▼"; }
-.note { color: #555; font-size: 13px; }
+.note { color: #555; font-size: 13px; } input.filter { width: 28em; margin-top: 0.5em; padding: 3px; }
 .caveat { background: #fff4d6; border: 1px solid #e0b040; padding: 0.6em 1em; } dl.glossary dt { font-weight: 600; margin-top: 0.4em; }
 dl.glossary dd { margin-left: 1.5em; color: #333; }
 </style></head><body>
@@ -162,7 +176,7 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "", data=None)
             if (d / name).exists()]
     parts = [f"<p class='caveat'><strong>Caveat:</strong> {html.escape(caveat)}.</p>"] if caveat else []
     parts += [f'<p class="note">{len(records)} runs; mean ± std over seeds (n); #k = rank among configurations with ≥ {MIN_SEEDS} seeds; ↑ higher is better, ↓ lower. '
-             "Click a column header to sort it best-first; click again to reverse.</p>",
+             "Click a column header to sort it best-first; click again to reverse; type in a box above a table to filter its rows.</p>",
              "<h2>At a glance</h2>", _img(summary_png, "summary: every family on every metric"),
              "<h2>Leaderboard</h2>", _html_table(*table_cells(rows, cols, compact=True)),
              "<p class='note'>Download: " + " · ".join(f"<a href='../{n}'>{html.escape(w)} ({n})</a>" for n, w in csvs) + "</p>"

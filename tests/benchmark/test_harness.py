@@ -342,6 +342,7 @@ def test_report_of_the_smoke_study_has_its_structure(reference_store):
         assert "<h2>Training curves (every logged term of the objective)</h2>" in run
         for href in re.findall(r"href='(\.\./\.\./[^']+)'", run):
             assert (page.parent / href).resolve().exists(), href
+    assert "box.className = 'filter'" in text  # the filter boxes (tables of ≥ 5 rows; checked in Chromium on cpu2)
     compare = (index.parent / "compare.html").read_text()  # run vs run: every complete run, every leaderboard metric
     assert "href='compare.html'" in text and "<select id='run-a'>" in compare and "<iframe id='frame-b'" in compare
     runs_json = json.loads(re.search(r"var RUNS = (.*);\n", compare).group(1))
