@@ -61,14 +61,15 @@ def save_snapshot(path: Path, model) -> None:
     atomic_write(path, lambda tmp: _torch_save({"model": model.state_dict()}, tmp))
 
 
-def load_checkpoint(path: str | os.PathLike) -> dict:
-    """Load a checkpoint or snapshot without unpickling arbitrary objects (``weights_only=True``).
+def load_checkpoint(path: str | os.PathLike, fix: str | None = None) -> dict:
+    """Load a checkpoint or snapshot without unpickling arbitrary objects (``weights_only=True``); ``fix`` is
+    what the error tells the user to do (default: delete it to retrain).
 
     Raises:
         CorruptFileError: the file is empty, truncated, not a torch file, or holds no ``model``.
     """
     path = Path(path)
-    fix = "delete it to retrain from the last good state (or from scratch), or restore it from a backup"
+    fix = fix or "delete it to retrain from the last good state (or from scratch), or restore it from a backup"
     if path.is_dir():
         raise CorruptFileError(f"{path} is a folder, not a checkpoint; move it away")
     if path.stat().st_size == 0:

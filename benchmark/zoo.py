@@ -68,7 +68,9 @@ def load(study: str, cell: int | str, device: str = "cpu", store: str | Path | N
     ``decode(z) -> logits``."""
     found, folder = _find(study, cell, store)
     _, model, _ = build(found.config)
-    model.load_state_dict(load_checkpoint(folder / WEIGHTS)["model"])
+    state = load_checkpoint(folder / WEIGHTS, fix=f"published weights are not retrained: restore the file "
+                                                   f"(git checkout -- {folder / WEIGHTS})")
+    model.load_state_dict(state["model"])
     return prepare_for_inference(model, found.config, resolve_device(device))
 
 

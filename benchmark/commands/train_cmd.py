@@ -99,6 +99,10 @@ def _train(args: argparse.Namespace) -> int:
         checkpoint_every=args.checkpoint_every, eval_samples=args.eval_samples, device=args.device,
     )
     tracking = tracking_from(args)
+    if tracking:  # the folder is checked before a tracker may touch it (another run's folder is refused untouched)
+        from benchmark.training import prepare_run_folder
+
+        prepare_run_folder(config, Path(args.out))
     try:
         with _tracked(tracking, config, Path(args.out)):
             result = train(config, args.out, progress=True, threads=args.threads)

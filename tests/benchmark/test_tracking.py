@@ -116,3 +116,15 @@ def test_an_empty_wandb_project_is_refused_not_ignored(tmp_path):
 
     assert main(["train", "--dataset", "tiny", "--steps", "4", "--wandb", " ", "--out", str(tmp_path / "run")]) == 2
     assert not (tmp_path / "run").exists()
+
+
+def test_train_refused_for_another_runs_folder_leaves_its_tensorboard_files_alone(tmp_path):
+    pytest.importorskip("tensorboard")
+    from benchmark.cli import main
+
+    run = tmp_path / "run"
+    assert main(["train", "--dataset", "tiny", "--steps", "4", "--log-every", "2", "--eval-samples", "16", "--out", str(run)]) == 0
+    (run / TENSORBOARD).mkdir()
+    (run / TENSORBOARD / "events.keep").write_text("theirs")
+    assert main(["train", "--dataset", "tiny", "--steps", "6", "--tensorboard", "--out", str(run)]) == 2  # another config
+    assert (run / TENSORBOARD / "events.keep").read_text() == "theirs"

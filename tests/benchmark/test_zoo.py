@@ -54,3 +54,16 @@ def test_zoo_draw_redraws_the_picture_a_finished_cell_wrote(smoke_store, tmp_pat
     (folder / SAMPLES).unlink()
     assert zoo.draw("smoke", 1, store=store) == folder / SAMPLES
     assert (folder / SAMPLES).read_bytes() == written  # same inputs, same prior draws, same weights
+
+
+def test_torn_published_weights_say_restore_them_not_retrain(smoke_store, tmp_path):
+    import shutil
+
+    from core.layout import WEIGHTS
+
+    store = tmp_path / "store"
+    shutil.copytree(smoke_store, store)
+    weights = zoo.list_models("smoke", store)[0].folder / WEIGHTS
+    weights.write_bytes(weights.read_bytes()[:1000])
+    with pytest.raises(ValueError, match=r"published weights are not retrained: restore the file \(git checkout -- "):
+        zoo.load("smoke", 0, store=store)
