@@ -63,30 +63,32 @@ def _find(study: str, cell: int | str, store) -> tuple[Cell, Path]:
     return match[0], folder
 
 
-def load(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> torch.nn.Module:
-    """The trained model of ``cell`` (index or hash) in eval mode on ``device``: ``encode(x) -> (mu, logvar)``,
-    ``decode(z) -> logits``."""
+def _loaded(study: str, cell: int | str, device: str, store):
+    """(cell, folder, dataset, model in eval mode on ``device``, likelihood) of a published model: the config is
+    built once (:func:`benchmark.factory.build`), then its weights are loaded."""
     found, folder = _find(study, cell, store)
-    _, model, _ = build(found.config)
+    ds, model, likelihood = build(found.config)
     state = load_checkpoint(folder / WEIGHTS, fix=f"published weights are not retrained: restore the file "
                                                    f"(git checkout -- {folder / WEIGHTS})")
     model.load_state_dict(state["model"])
-    return prepare_for_inference(model, found.config, resolve_device(device))
+    return found, folder, ds, prepare_for_inference(model, found.config, resolve_device(device)), likelihood
+
+
+def load(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> torch.nn.Module:
+    """The trained model of ``cell`` (index or hash) in eval mode on ``device``: ``encode(x) -> (mu, logvar)``,
+    ``decode(z) -> logits``."""
+    return _loaded(study, cell, device, store)[3]
 
 
 def verify(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> float:
     """Max |Δ| between the loaded model's mean codes of the record's probe points and the stored ones
     (0 on the CPU that scored them; float rounding elsewhere)."""
-    from datasets import get_dataset
-
     from .probe import probe_codes
 
-    found, folder = _find(study, cell, store)
-    config = found.config
+    _, folder, ds, model, _ = _loaded(study, cell, device, store)
     stored = np.load(folder / PROBE_CODES)
-    model = load(study, cell, device, store)
     with torch.no_grad():
-        again = probe_codes(model, get_dataset(config.dataset, config.data_path), resolve_device(device))
+        again = probe_codes(model, ds, resolve_device(device))
     if not np.array_equal(again["factors"], stored["factors"]):
         raise ValueError(f"{folder / PROBE_CODES} was drawn at other probe points; it cannot check these weights")
     return float(np.max(np.abs(again["mean"].astype(np.float64) - stored["mean"])))
@@ -95,14 +97,8 @@ def verify(study: str, cell: int | str, device: str = "cpu", store: str | Path |
 def draw(study: str, cell: int | str, device: str = "cpu", store: str | Path | None = None) -> Path:
     """(Re)draw a published model's reconstructions and prior samples (``samples.png`` in its folder) from its
     weights — the same picture, with the same inputs and prior draws, that its cell writes when it finishes."""
-    from datasets import get_dataset
-    from models.likelihoods import likelihood_for
-
     from .visualize import save_samples
 
-    found, folder = _find(study, cell, store)
-    config = found.config
-    ds = get_dataset(config.dataset, config.data_path)
-    lik = likelihood_for(ds.binary) if config.likelihood == "auto" else config.likelihood
-    return save_samples(load(study, cell, device, store), ds, lik, folder / SAMPLES, seed=found.eval_seed,
+    found, folder, ds, model, likelihood = _loaded(study, cell, device, store)
+    return save_samples(model, ds, likelihood, folder / SAMPLES, seed=found.eval_seed,
                         title=f"{found.label} (cell {found.index})")

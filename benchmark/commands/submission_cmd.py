@@ -51,6 +51,9 @@ def _check(args) -> int:
 
 
 def _submit(args) -> int:
+    from tqdm import tqdm
+
+    from benchmark.cell_progress import watch_cells
     from benchmark.executors import run_local
     from benchmark.runner import default_jobs
     from benchmark.store import RunStore
@@ -64,10 +67,6 @@ def _submit(args) -> int:
     cells = submission_cells(args.path, study)
     print(f"submission {cells[0].config.model}: {len(cells)} cells with the {study.name} protocol; store {store.root}")
     states = {}
-    from tqdm import tqdm
-
-    from benchmark.cell_progress import watch_cells
-
     with tqdm(total=len(cells), desc=f"{cells[0].config.model} cells", unit="cell", file=sys.stdout) as bar, \
             watch_cells(study.name, store.study_dir(study.name), cells, bar):  # what each running cell is doing
         for res in run_local(study.name, cells, store.root, args.jobs or default_jobs(cells[0].threads)):

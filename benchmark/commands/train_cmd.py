@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from contextlib import contextmanager, nullcontext
+from contextlib import contextmanager
 from pathlib import Path
 
 from datasets import dataset_names
@@ -121,8 +121,7 @@ def _train(args: argparse.Namespace) -> int:
 def _tracked(tracking, config, out: Path):
     """Feed the run's log to the asked-for trackers every few seconds while it trains (and its last lines after)."""
     if not tracking:
-        with nullcontext():
-            yield
+        yield
         return
     from benchmark.tracking import Mirror, periodically
 
