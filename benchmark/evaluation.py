@@ -8,6 +8,7 @@ the model is not already at hand.
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import torch
@@ -132,18 +133,13 @@ def rescore_eval_seeds(study: Study, store, n_seeds: int, n_runs: int) -> None:
             atomic_write_json(path, have)
 
 
-def metric_names(spec: str | None, dataset) -> tuple[str, ...]:
-    """``None`` → the standard suite; ``all`` → every metric the dataset allows; else a comma list."""
-    from metrics import DEFAULT_METRICS, METRICS
+def metric_names(spec: str | None, dataset) -> tuple[tuple[str, ...], str]:
+    """``(names, note)`` of :func:`metrics.select_metrics` for ``dataset``'s render-and-encode codes:
+    ``None`` → the standard suite; ``all`` → every metric the dataset allows; else a comma list. A dataset
+    that renders stochastically has no fixed grid to take a full posterior over."""
+    from metrics import select_metrics
 
-    if spec is None:
-        return DEFAULT_METRICS
-    if spec.strip() == "all":
-        return tuple(n for n, s in METRICS.items() if not (s.needs == "full_grid" and dataset.stochastic))
-    names = tuple(m.strip() for m in spec.split(",") if m.strip())
-    for m in names:
-        METRICS.get(m)
-    return names
+    return select_metrics(spec, grid_posterior=not dataset.stochastic, codes=f"{dataset.name}'s stochastic renders")
 
 
 def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib", seed: int = 0, code_path: str = "auto",
@@ -173,7 +169,9 @@ def evaluate_run_folder(run_dir, metrics: str | None = None, preset: str = "dlib
     dev = resolve_device(device)
     config, model = load_trained_model(run, device=str(dev))
     ds = get_dataset(config.dataset, config.data_path)
-    names = metric_names(metrics, ds)
+    names, note = metric_names(metrics, ds)
+    if note:
+        print(note, file=sys.stderr)
     rep, posterior = torch_representation(model.encode, dev, parallel_safe=own_model(model))
     t0 = time.perf_counter()
     results = evaluate(rep, ds, names, seed=seed, preset=preset, posterior_fn=posterior, code_path=code_path, n_jobs=n_jobs,

@@ -183,15 +183,14 @@ def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=Non
     """
     from core.layout import safe_component
     from datasets import get_dataset
-    from metrics import METRICS, evaluate
+    from metrics import evaluate, select_metrics
 
     from .evaluation import metric_names
-
     from .isolation import IsolatedFailure, run_isolated
 
     label = safe_component(name or Path(spec.split(":")[-1]).stem, "--name")
     ds = get_dataset(dataset_name, data_path)
-    names = list(metric_names(metrics, ds))  # unknown names fail here, before the encoder is loaded
+    metric_names(metrics, ds)  # unknown names fail here, before the encoder is loaded
     if device != "auto":
         from .factory import resolve_device
 
@@ -205,12 +204,11 @@ def evaluate_external(spec, dataset_name, data_path=None, name=None, metrics=Non
     posterior = _as_posterior(encoder, device, spec, batch_timeout)
     dim = check_encoder(posterior, ds)
     has_logvar = posterior(ds.observations(ds.sample_factors(2, np.random.default_rng(0)), np.random.default_rng(0)))[1] is not None
-    if metrics and metrics.strip() == "all" and not has_logvar:  # 'all' = every metric these codes allow, the rest named
-        skipped = [m for m in names if METRICS.get(m).needs == "full_grid"]
-        names = [m for m in names if m not in skipped]
-        if skipped:
-            print(f"skipped: {', '.join(skipped)} (need a posterior: the encoder returns codes, not (mean, log-variance))",
-                  file=sys.stderr)
+    names, note = select_metrics(metrics, grid_posterior=has_logvar and not ds.stochastic,
+                                 codes=f"{ds.name}'s stochastic renders" if has_logvar else
+                                 "the encoder's outputs (codes without a log-variance)")
+    if note:
+        print(note, file=sys.stderr)
     result = evaluate(lambda x: posterior(x)[0], ds, names, seed=seed, preset=preset,
                       posterior_fn=(lambda x: posterior(x)) if has_logvar else None, progress=progress)
     record = {

@@ -110,9 +110,10 @@ def applicable(metrics, dataset: str) -> tuple[str, ...]:
     """``metrics`` without the full-dataset ones on a dataset that renders stochastically (their
     estimator enumerates a fixed grid of images)."""
     from datasets import DATASETS, get_dataset
+    from metrics import unmet_need
 
     stochastic = dataset in DATASETS and get_dataset(dataset).stochastic
-    return tuple(m for m in metrics if not (stochastic and _reads_full_grid(m)))
+    return tuple(m for m in metrics if unmet_need(m, grid_posterior=not stochastic) is None)
 
 
 def _build(name: str, description: str, combos, train: dict, metrics, preset: str, overrides=None, threads: int = 1,

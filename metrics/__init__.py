@@ -17,7 +17,7 @@ from core.numba_cache import ensure_numba_cache as _ensure_numba_cache
 
 _ensure_numba_cache(_Path(__file__).parent)  # before any metric module imports numba
 
-from .registry import METRICS, EvalContext, MetricSpec, suite_names  # noqa: E402
+from .registry import METRICS, EvalContext, MetricSpec, select_metrics, suite_names, unmet_need  # noqa: E402
 
 DEFAULT_METRICS = suite_names()  # the standard suite, as each metric module declares it
 
@@ -25,5 +25,5 @@ from .evaluate import CODE_PATHS, PRESETS, evaluate, evaluate_source, metric_set
 from .sources import GridSource, RepresentationSource, TableSource, torch_representation  # noqa: E402
 
 __all__ = ["CODE_PATHS", "DEFAULT_METRICS", "EvalContext", "GridSource", "METRICS", "MetricSpec", "PRESETS",
-           "RepresentationSource", "TableSource", "evaluate", "evaluate_source", "metric_settings", "suite_names",
-           "torch_representation"]
+           "RepresentationSource", "TableSource", "evaluate", "evaluate_source", "metric_settings", "select_metrics",
+           "suite_names", "torch_representation", "unmet_need"]

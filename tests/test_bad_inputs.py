@@ -260,6 +260,15 @@ CASES = [
          setup=_newer_schema, unchanged=(), check=_newer_record_kept),
     Case("evaluate --name ../../x", ["evaluate", "--encoder", "tests.test_bad_inputs:zero_encoder", "--dataset", "tiny",
                                      "--study", "smoke", "--store", "{store}", "--name", "../../x"], 2, "is not a plain name"),
+    Case("evaluate --encoder names a metric its codes cannot serve",
+         ["evaluate", "--encoder", "tests.test_bad_inputs:zero_encoder", "--dataset", "tiny", "--metrics", "mig,mig_sampled",
+          "--preset", "quick", "--study", "smoke", "--store", "{store}"], 2,
+         "mig_sampled needs the full grid's posterior, a mean and a log-variance for every grid point, which the encoder's "
+         "outputs (codes without a log-variance) lack; leave it out, or pass --metrics all"),
+    Case("evaluate-codes names a lookup metric on part of the grid", ["evaluate-codes", "{tmp}/part.npz", "--metrics", "beta_vae"],
+         2, "beta_vae needs codes for every point of the factor grid, which these 3 rows (part of the",
+         setup=lambda ctx: np.savez(ctx["tmp"] / "part.npz", codes=np.zeros((3, 2)), factors=np.zeros((3, 2), int),
+                                    factor_sizes=np.array([2, 3]))),
     # ----- more: hostile files and names ------------------------------------------------------------
     Case("external folder is a symlink out of the store",
          ["evaluate", "--encoder", "tests.test_bad_inputs:zero_encoder", "--dataset", "tiny", "--metrics", "mig",
@@ -427,7 +436,7 @@ def test_a_constant_encoder_is_scored_with_one_note_per_problem(tmp_path, capsys
     assert len(said) == 1 and said[0].startswith("unsupervised: 3 of 3 code dimensions are constant"), said
     notes = [line for line in err.splitlines() if line.strip()]
     if metrics == "all":
-        assert len(notes) == 1 and notes[0].startswith("skipped: mig_sampled, elbo_decomposition (need a posterior"), notes
+        assert len(notes) == 1 and notes[0].startswith("skipped: mig_sampled, elbo_decomposition (need the full grid's posterior"), notes
         assert "mig_sampled" not in values and "irs" in values
     else:
         assert notes == [], notes

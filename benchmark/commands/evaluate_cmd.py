@@ -22,7 +22,9 @@ def register(sub) -> None:
         "otherwise those metrics are refused. Prints one JSON object of metric values.",
     )
     p.add_argument("codes", help="path to CODES.npz")
-    p.add_argument("--metrics", default=None, help="comma-separated metric names (default: every metric the codes allow)")
+    p.add_argument("--metrics", default=None,
+                   help="comma-separated metric names, or 'all' for every metric the codes allow (default: the standard "
+                   "suite, less the metrics these codes cannot serve, named on stderr)")
     p.add_argument("--seed", type=int, default=0, help="metric seed")
     p.add_argument("--preset", default="dlib", choices=["dlib", "quick"], help="dlib: disentanglement_lib study budgets; quick: smaller samples")
     p.add_argument("--jobs", type=positive_int, default=1, help="parallel workers for per-factor fits (DCI, SAP, explicitness)")
@@ -137,36 +139,16 @@ def _load_npz(path: str) -> dict:
 def _evaluate_codes(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from metrics import DEFAULT_METRICS, METRICS, TableSource, evaluate_source
+    from metrics import TableSource, evaluate_source, select_metrics
 
     data = _load_npz(args.codes)
     names = [str(n) for n in data["factor_names"]] if "factor_names" in data else None
     source = TableSource(data["codes"], data["factors"], data["factor_sizes"], names, data.get("logvar"))
-    if args.metrics and args.metrics.strip() == "all":
-        wanted, skipped = [], []
-        for m, spec in METRICS.items():
-            if spec.needs == "factor_lookup" and not source.full:
-                skipped.append(f"{m} (needs codes for the full factor grid)")
-            elif spec.needs == "full_grid" and (not source.full or "logvar" not in data):
-                skipped.append(f"{m} (needs the full grid's posterior: every grid row and `logvar`)")
-            else:
-                wanted.append(m)
-        if skipped:
-            print(f"skipped: {'; '.join(skipped)}", file=sys.stderr)
-    elif args.metrics:
-        wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
-        for m in wanted:
-            METRICS.get(m)
-        refused = [m for m in wanted if METRICS.get(m).needs == "factor_lookup" and not source.full]
-        if refused:
-            raise ValueError(f"{', '.join(refused)} need codes for the full factor grid (they fix a factor and look codes up "
-                             f"by factor vector); these {len(source.codes_table):,} rows cover only part of the "
-                             f"{int(np.prod(source.factor_sizes)):,}-point grid")
-    else:
-        wanted = [m for m in DEFAULT_METRICS if source.full or METRICS.get(m).needs != "factor_lookup"]
-        skipped = [m for m in DEFAULT_METRICS if m not in wanted]
-        if skipped:
-            print(f"skipped: {', '.join(skipped)} (they need codes for the full factor grid)", file=sys.stderr)
+    rows = (f"these {len(source.codes_table):,} rows (part of the {int(np.prod(source.factor_sizes)):,}-point grid)"
+            if not source.full else "these codes (no `logvar`)")
+    wanted, note = select_metrics(args.metrics, grid_codes=source.full, grid_posterior="logvar" in data, codes=rows)
+    if note:
+        print(note, file=sys.stderr)
     result = evaluate_source(source, wanted, seed=args.seed, preset=args.preset, n_jobs=args.jobs, progress=True)
     out = result if args.full else {m: r["values"] for m, r in result.items()}
     print(dumps_json(out, sort_keys=True))

@@ -25,7 +25,7 @@ def test_partial_grid_refuses_lookup_metrics(tmp_path, capsys):
     path = tmp_path / "codes.npz"
     np.savez(path, codes=_codes(GRID[:40]), factors=GRID[:40], factor_sizes=np.array(SIZES))
     assert main(["evaluate-codes", str(path), "--metrics", "beta_vae,mig"]) == 2
-    assert "beta_vae need codes for the full factor grid" in capsys.readouterr().err
+    assert "beta_vae needs codes for every point of the factor grid" in capsys.readouterr().err
     assert main(["evaluate-codes", str(path), "--preset", "quick"]) == 0  # default set skips them
     out = json.loads(capsys.readouterr().out)
     assert "beta_vae" not in out and "mig" in out
@@ -54,7 +54,7 @@ def test_metrics_all_names_what_it_skips_and_prints_valid_json(tmp_path, capsys)
     captured = capsys.readouterr()
     out = json.loads(captured.out)
     assert {"mig", "irs", "mcc", "dci_es", "downstream_boosted_trees"} <= out.keys() and "beta_vae" not in out
-    assert "beta_vae (needs codes for the full factor grid)" in captured.err and "mig_sampled (needs" in captured.err
+    assert "beta_vae, factor_vae (need codes for every point" in captured.err and "mig_sampled, elbo_decomposition (need the full grid" in captured.err
 
 
 def test_non_finite_values_are_printed_and_stored_as_null(tmp_path):
