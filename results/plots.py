@@ -18,12 +18,13 @@ from .formatting import fixed  # noqa: E402
 from .leaderboard import metric_label  # noqa: E402
 from .records import family_label, hparam_items, metric_columns  # noqa: E402
 
-FAMILY_COLOURS = {"vae": "#444444", "betavae": "#1f77b4", "annealed": "#2ca02c", "tcvae": "#d62728"}
-OTHER_COLOURS = ("#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf", "#bcbd22", "#7f7f7f")
+FAMILY_COLOURS = {"vae": "#444444", "betavae": "#1f77b4", "annealed": "#2ca02c", "tcvae": "#d62728",
+                  "factorvae": "#ff7f0e", "dipvae1": "#9467bd", "dipvae2": "#e377c2"}
+OTHER_COLOURS = ("#8c564b", "#17becf", "#bcbd22", "#7f7f7f")
 
 
 def family_colour(family: str) -> str:
-    """A family's colour in every figure: fixed for the first four, else chosen by the name's checksum (the
+    """A family's colour in every figure: fixed for disentanglement_lib's six families, else chosen by the name's checksum (the
     same colour in every study and run, whatever families are present); device suffixes share the family's."""
     import zlib
 
@@ -161,7 +162,11 @@ def seed_spread_plot(df, metrics: list[str], path: str | Path) -> Path:
     """Each metric against the configuration (family × hyper-parameters), every seed a dot, mean ± std."""
     configs = sorted({(f, h) for f, h in zip(df["family"], df["hparams"])})
     n = len(metrics)
-    fig, axes = plt.subplots(n, 1, figsize=(max(6.0, 0.55 * len(configs) + 2), 2.1 * n), squeeze=False)
+    labels = [f + "\n" + (h.replace(", ", "\n") or "—") for f, h in configs]
+    # Each configuration gets the width of its longest label line (≈ 0.05 in per character at 6 pt), so
+    # 'anneal_steps=10000' does not run into its neighbour.
+    slot = max(0.55, 0.05 * max((len(line) for lab in labels for line in lab.split("\n")), default=0) + 0.1)
+    fig, axes = plt.subplots(n, 1, figsize=(max(6.0, slot * len(configs) + 2), 2.1 * n), squeeze=False)
     for ax, m in zip(axes[:, 0], metrics):
         values = df[m].dropna().to_numpy(dtype=float)
         bounded = len(values) > 0 and values.min() >= 0 and values.max() <= 1 and "correlation" not in m
@@ -177,7 +182,6 @@ def seed_spread_plot(df, metrics: list[str], path: str | Path) -> Path:
                 ax.errorbar(x + 0.18, v.mean(), yerr=[[v.mean() - lo], [hi - v.mean()]], fmt="_", color=colour, capsize=3)
         ax.set_ylabel(_short_label(m), fontsize=7, rotation=0, ha="right", va="center")
         ax.grid(alpha=0.3)
-        labels = [f + "\n" + (h.replace(", ", "\n") or "—") for f, h in configs]
         ax.set_xticks(range(len(configs)), labels if ax is axes[-1, 0] else [""] * len(configs), fontsize=6)
     fig.suptitle("Metric vs configuration: dots = seeds, bars = mean ± std", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # 0.4 in kept for the title

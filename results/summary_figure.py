@@ -3,6 +3,7 @@ figure)."""
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -21,7 +22,9 @@ def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
     nrows = -(-n // ncols)
     fig, axes = plt.subplots(nrows, ncols, figsize=(2.2 + 2.9 * ncols, 0.8 + (0.9 + 0.22 * len(rows)) * nrows),
                              squeeze=False, sharey=True)
-    labels = [r["family"] + (f" ({r['hparams']})" if r["hparams"] else "") for r in rows]
+    # Long settings (the annealed model's three) wrap at their commas rather than run off the figure's edge.
+    labels = [textwrap.fill(r["family"] + (f" ({r['hparams']})" if r["hparams"] else ""), 32, break_long_words=False)
+              for r in rows]
     y = np.arange(len(rows))
     for ax, (name, key, hib) in zip(axes.flat, cols):
         vals = [r[f"{name}.{key}"] for r in rows]
@@ -37,6 +40,7 @@ def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
         ax.set_title(f"{metric_label(name, key)} {'↑' if hib else '↓'}", fontsize=9)
         ax.set_yticks(y, labels, fontsize=7)
         ax.tick_params(axis="x", labelsize=7)
+        ax.xaxis.set_major_locator(plt.MaxNLocator(5))  # 0.000 0.025 … 0.200 runs its ticks together
         ax.grid(axis="x", alpha=0.3)
     axes[0, 0].invert_yaxis()  # shared: the leaderboard's first row on top
     for ax in list(axes.flat)[len(cols):]:
