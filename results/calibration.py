@@ -123,7 +123,7 @@ LINE_STYLES = ("-o", "--s", ":^", "-.v")
 
 def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
     """Metric vs training step per configuration: seed mean (line) and each seed (dots)."""
-    from .plots import _save, family_colour, plt
+    from .plots import save_figure, family_colour, plt
 
     metrics = sorted(df.loc[df.groupby("metric")["step"].transform("nunique") > 1, "metric"].unique()) or sorted(df["metric"].unique())
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)
@@ -142,7 +142,7 @@ def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
         ax.grid(alpha=0.3)
     axes[0][0].legend(fontsize=7, loc="best")
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def build_calibration(study_dir: str | Path, study: str, data=None) -> list[Path]:

@@ -66,8 +66,9 @@ def rebuild_outputs(study_dir: str | Path, study_name: str, caveat: str = "") ->
         return []
     out = [build_leaderboard(d, study_name, fmt, data=data) for fmt in ("md", "csv", "runs-csv")]
     out.append(tradeoff_plot(records, d / "tradeoff.png"))
-    out.append(kl_curves_plot(kl_curve_runs(records), d / "kl_over_training.png"))
-    groups = [(fam, f"{fam} ({hp or 'defaults'})", [Path(r["_path"]).parent for r in recs]) for (_, fam, hp), recs in configurations(records)]
+    out.append(kl_curves_plot([(data.logs[run], title) for run, title in kl_curve_runs(records)], d / "kl_over_training.png"))
+    groups = [(fam, f"{fam} ({hp or 'defaults'})", [data.logs[Path(r["_path"]).parent] for r in recs])
+              for (_, fam, hp), recs in configurations(records)]
     out += [p for p in [configuration_curves_plot(groups, d / "training_curves.png")] if p]
     out += best_run_traversals(records, d / "best_traversals.png")
     out += build_calibration(d, study_name, data)

@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 from core.io import atomic_write  # noqa: E402
-from core.layout import read_log  # noqa: E402
 
 from .formatting import fixed  # noqa: E402
 from .leaderboard import metric_label  # noqa: E402
@@ -32,7 +31,9 @@ def family_colour(family: str) -> str:
     return FAMILY_COLOURS.get(base) or OTHER_COLOURS[zlib.crc32(base.encode()) % len(OTHER_COLOURS)]
 
 
-def _save(fig, path: Path) -> Path:
+def save_figure(fig, path: Path) -> Path:
+    """Every figure's one way to disk: a 110-dpi PNG written atomically (temp file + rename) with no
+    software-version metadata, so the same records give the same bytes; the figure is closed."""
     atomic_write(path, lambda tmp: fig.savefig(tmp, format="png", dpi=110, metadata={"Software": None}))
     plt.close(fig)
     return path
@@ -88,12 +89,13 @@ def tradeoff_plot(records: list[dict], path: str | Path) -> Path:
     fig.suptitle("Reconstruction vs disentanglement: small points = runs; large points = a configuration's mean over seeds, "
                  "joined within a family along a one-parameter sweep", y=0.998, fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 0.9))
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
-def _draw_kl(ax, run_dir: str | Path, title: str) -> None:
-    """Per-latent KL (solid) and, for capacity annealing, C and the total KL (black, the same axis)."""
-    log = [r for r in read_log(run_dir) if "kl_per_latent" in r]  # optional in loss_terms (a submission's may omit it)
+def _draw_kl(ax, log: list[dict], title: str) -> None:
+    """Per-latent KL (solid) and, for capacity annealing, C and the total KL (black, the same axis), from one
+    run's training log (:func:`core.layout.read_log`)."""
+    log = [r for r in log if "kl_per_latent" in r]  # optional in loss_terms (a submission's may omit it)
     if not log:
         ax.text(0.5, 0.5, "n/a: this model logs no per-latent KL", ha="center", va="center", transform=ax.transAxes)
         ax.set_title(title, fontsize=9)
@@ -113,21 +115,21 @@ def _draw_kl(ax, run_dir: str | Path, title: str) -> None:
     ax.grid(alpha=0.3)
 
 
-def kl_curve_plot(run_dir: str | Path, path: str | Path, title: str = "") -> Path:
+def kl_curve_plot(log: list[dict], path: str | Path, title: str = "") -> Path:
     """Per-latent KL over training steps from a run's log (capacity annealing: latents switch on one by one)."""
-    return kl_curves_plot([(run_dir, title or "Per-latent KL over training")], path)
+    return kl_curves_plot([(log, title or "Per-latent KL over training")], path)
 
 
-def kl_curves_plot(runs: list[tuple[str | Path, str]], path: str | Path) -> Path:
-    """One panel per ``(run_dir, title)``, stacked on a shared step axis, so runs of different settings
+def kl_curves_plot(runs: list[tuple[list[dict], str]], path: str | Path) -> Path:
+    """One panel per ``(training log, title)``, stacked on a shared step axis, so runs of different settings
     (e.g. the paper's γ and a calibrated one) can be compared latent by latent."""
     fig, axes = plt.subplots(len(runs), 1, figsize=(6.4, 0.6 + 3.2 * len(runs)), sharex=True, squeeze=False)
-    for ax, (run_dir, title) in zip(axes[:, 0], runs):
-        _draw_kl(ax, run_dir, title)
+    for ax, (log, title) in zip(axes[:, 0], runs):
+        _draw_kl(ax, log, title)
     axes[-1, 0].set_xlabel("training step")
     axes[-1, 0].legend(ncol=5, fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), frameon=False)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def rank_correlation_heatmap(rho, path: str | Path) -> Path:
@@ -145,7 +147,7 @@ def rank_correlation_heatmap(rho, path: str | Path) -> Path:
     fig.colorbar(im, ax=ax, label="Spearman ρ across runs")
     ax.set_title("Do the metrics agree? (rank correlation)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def _short_label(column: str) -> str:
@@ -185,7 +187,7 @@ def seed_spread_plot(df, metrics: list[str], path: str | Path) -> Path:
         ax.set_xticks(range(len(configs)), labels if ax is axes[-1, 0] else [""] * len(configs), fontsize=6)
     fig.suptitle("Metric vs configuration: dots = seeds, bars = mean ± std", fontsize=10)
     fig.tight_layout(rect=(0, 0, 1, 1 - 0.4 / fig.get_figheight()))  # 0.4 in kept for the title
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def mi_heatmap(mi, factor_names, path: str | Path, title: str = "") -> Path:
@@ -198,7 +200,7 @@ def mi_heatmap(mi, factor_names, path: str | Path, title: str = "") -> Path:
     fig.colorbar(im, ax=ax, label="MI (nats)")
     ax.set_title(title or "factor × latent mutual information", fontsize=9)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
 def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
@@ -230,4 +232,4 @@ def udr_scatter(rows: list[dict], rho: dict, metrics, path: str | Path) -> Path:
         fig.legend(handles, labels, loc="upper center", ncol=len(labels), frameon=False, bbox_to_anchor=(0.5, 1.0))
     fig.suptitle("UDR against supervised metrics (points = runs)", y=1.04 if handles else 1.0, fontsize=10)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))

@@ -153,7 +153,7 @@ def build_probe_metrics_page(study_dir: str | Path, study: str) -> list[Path]:
 
 
 def _figure(path: Path, m: np.ndarray, names: list[str], n: int) -> Path:
-    from .plots import _save, plt
+    from .plots import save_figure, plt
 
     fig, ax = plt.subplots(figsize=(8.5, 7.5))
     im = ax.imshow(np.nan_to_num(m), cmap="RdBu_r", vmin=-1, vmax=1)
@@ -167,4 +167,4 @@ def _figure(path: Path, m: np.ndarray, names: list[str], n: int) -> Path:
     ax.set_title(f"Spearman rank correlation of metrics over the {n} runs that encode the image")
     fig.colorbar(im, ax=ax, shrink=0.8)
     fig.tight_layout()
-    return _save(fig, path)
+    return save_figure(fig, path)

@@ -210,12 +210,13 @@ def build_report(study_dir: str | Path, study: str, caveat: str = "", data=None)
         body.append("<h2>Metrics</h2>")
         body.append(f'<table class="sortable"><thead><tr><th>metric</th><th>score</th><th>direction</th><th>protocol</th></tr></thead>'
                     f'<tbody>{metrics_rows}</tbody></table>')
-        curves = run_curves_plot(run_dir, run_dir / "training_curves.png", f"Training — {label}")
+        log = data.logs[run_dir]  # read once for both figures (and shared with the study's curves)
+        curves = run_curves_plot(log, run_dir / "training_curves.png", f"Training — {label}")
         if curves:
             body += ["<h2>Training curves (every logged term of the objective)</h2>", _img(curves, "training curves")]
         kl_png = run_dir / "kl_curves.png"
-        if (run_dir / LOG).exists():
-            kl_curve_plot(run_dir, kl_png, f"Per-latent KL — {label}")
+        if log:
+            kl_curve_plot(log, kl_png, f"Per-latent KL — {label}")
             body += ["<h2>Per-latent KL over training</h2>", _img(kl_png, "KL curves")]
         if (run_dir / TRAVERSALS).exists():
             body += ["<h2>Latent traversals</h2>", _img(run_dir / TRAVERSALS, "traversals")]

@@ -1,6 +1,6 @@
 """A study's results, read once: every stored record (validated by :func:`results.records.load_records`,
-complete and failed), and what several outputs derive from them — each run's UDR and the tidy runs table
-(pandas, one row per run) — computed once, the first time an output asks.
+complete and failed), and what several outputs derive from them — each run's UDR, the tidy runs table
+(pandas, one row per run) and each run's training log — computed or read once, the first time an output asks.
 
 Every builder (leaderboard, calibration, stability, UDR, report) takes a :class:`StudyData`;
 :func:`results.pipeline.rebuild_outputs` loads one and passes it to all of them, so a rebuild reads the store
@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
+
+from core.layout import read_log
 
 from .records import load_records
 
@@ -48,6 +50,12 @@ class StudyData:
         from .stability import runs_table
 
         return runs_table(self.records)
+
+    @cached_property
+    def logs(self) -> dict[Path, list[dict]]:
+        """Each complete run's training log (:func:`core.layout.read_log`; [] without one), keyed by its folder:
+        read once for the study's curves and every run page that draws them."""
+        return {Path(r["_path"]).parent: read_log(Path(r["_path"]).parent) for r in self.records}
 
 
 def load_study(study_dir: str | Path) -> StudyData:

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .leaderboard import metric_label
-from .plots import _save, family_colour, plt
+from .plots import save_figure, family_colour, plt
 
 
 def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
@@ -47,4 +47,4 @@ def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:
         ax.axis("off")
     fig.suptitle("Every configuration on every metric: mean over seeds ± std (bars coloured by family)", fontsize=10)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))

@@ -7,9 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from core.layout import read_log
-
-from .plots import _save, family_colour, plt
+from .plots import save_figure, family_colour, plt
 
 NOT_TERMS = {"step", "images_per_s", "kl_per_latent"}  # throughput and the per-latent vector are not curves here
 FIRST = ("loss", "reconstruction", "kl")  # the terms every model logs, in this order; the objective's own follow
@@ -39,9 +37,9 @@ def _axis(ax, name: str, values) -> None:
     ax.tick_params(which="both", labelsize=7)
 
 
-def run_curves_plot(run_dir: str | Path, path: str | Path, title: str) -> Path | None:
-    """One panel per logged term of one run (None when its log has no step)."""
-    terms = training_terms(read_log(run_dir))
+def run_curves_plot(log: list[dict], path: str | Path, title: str) -> Path | None:
+    """One panel per logged term of one run's training log (None when it has no step)."""
+    terms = training_terms(log)
     if not terms:
         return None
     cols = min(3, len(terms))
@@ -57,14 +55,14 @@ def run_curves_plot(run_dir: str | Path, path: str | Path, title: str) -> Path |
         ax.set_xlabel("training step", fontsize=8)
     fig.suptitle(title, fontsize=10)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))
 
 
-def configuration_curves_plot(groups: list[tuple[str, str, list[Path]]], path: str | Path,
+def configuration_curves_plot(groups: list[tuple[str, str, list[list[dict]]]], path: str | Path,
                               terms: tuple[str, ...] = ("reconstruction", "kl")) -> Path | None:
-    """Reconstruction and KL over steps, one panel per configuration ``(family, label, run folders)``, one
-    line per seed: the seed-to-seed spread of training itself (None when no run has a log)."""
-    logs = [(fam, label, [training_terms(read_log(d)) for d in dirs]) for fam, label, dirs in groups]
+    """Reconstruction and KL over steps, one panel per configuration ``(family, label, its runs' training
+    logs)``, one line per seed: the seed-to-seed spread of training itself (None when no run has a log)."""
+    logs = [(fam, label, [training_terms(log) for log in run_logs]) for fam, label, run_logs in groups]
     logs = [(fam, label, [t for t in runs if t]) for fam, label, runs in logs]
     logs = [g for g in logs if g[2]]
     if not logs:
@@ -82,4 +80,4 @@ def configuration_curves_plot(groups: list[tuple[str, str, list[Path]]], path: s
     for ax in axes[-1]:
         ax.set_xlabel("training step", fontsize=8)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .plots import _save, plt
+from .plots import save_figure, plt
 
 
 def traversal_figure(image: str | Path, path: str | Path, title: str) -> Path:
@@ -16,4 +16,4 @@ def traversal_figure(image: str | Path, path: str | Path, title: str) -> Path:
     ax.set_axis_off()
     ax.set_title(title, fontsize=9)
     fig.tight_layout()
-    return _save(fig, Path(path))
+    return save_figure(fig, Path(path))

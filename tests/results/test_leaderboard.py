@@ -5,6 +5,7 @@ import warnings
 
 import pytest
 
+from core.layout import read_log
 from results.leaderboard import aggregate, build_leaderboard
 from results.plots import kl_curve_plot, tradeoff_plot
 from results.records import load_records
@@ -103,7 +104,7 @@ def test_a_record_with_a_field_of_the_wrong_type_is_skipped_naming_file_and_fiel
 def test_plots_stability_and_report_files(study_dir):
     recs = load_records(study_dir)
     assert tradeoff_plot(recs, study_dir / "tradeoff.png").stat().st_size > 10_000
-    assert kl_curve_plot(study_dir / "h0000", study_dir / "kl.png").stat().st_size > 10_000
+    assert kl_curve_plot(read_log(study_dir / "h0000"), study_dir / "kl.png").stat().st_size > 10_000
     paths = build_stability(study_dir, "t")
     assert "| mig.discrete_mig |" in paths[0].read_text()
     assert all(p.stat().st_size > 1000 for p in paths)
@@ -227,7 +228,7 @@ def test_kl_curves_show_the_lowest_seed_of_every_annealed_setting_largest_gamma_
     runs = kl_curve_runs(load_records(tmp_path))
     assert [p.name for p, _ in runs] == ["h0003", "h0002"]
     assert "gamma=1000), seed 2" in runs[0][1] and "gamma=10), seed 0" in runs[1][1]
-    assert kl_curves_plot(runs, tmp_path / "kl.png").stat().st_size > 20_000
+    assert kl_curves_plot([(read_log(p), title) for p, title in runs], tmp_path / "kl.png").stat().st_size > 20_000
     # a study without the annealed family shows its first run
     assert [p.name for p, _ in kl_curve_runs(load_records(tmp_path)[:1])] == ["h0000"]
 
@@ -341,10 +342,9 @@ def test_training_curves_show_every_logged_term_and_each_configurations_seeds(tm
     terms = training_terms(log)
     assert list(terms) == ["loss", "reconstruction", "kl", "tc_discriminator"]  # common terms first, throughput left out
     assert terms["tc_discriminator"] == ([10, 30], [-1.0, -3.0])
-    assert run_curves_plot(run, tmp_path / "a.png", "t").stat().st_size > 5_000
-    assert configuration_curves_plot([("vae", "vae (defaults)", [run, run])], tmp_path / "b.png").stat().st_size > 5_000
-    empty = tmp_path / "empty"
-    empty.mkdir()
+    assert run_curves_plot(read_log(run), tmp_path / "a.png", "t").stat().st_size > 5_000
+    assert configuration_curves_plot([("vae", "vae (defaults)", [read_log(run)] * 2)], tmp_path / "b.png").stat().st_size > 5_000
+    empty = read_log(tmp_path / "empty")  # no log yet: no step
     assert run_curves_plot(empty, tmp_path / "c.png", "t") is None and not (tmp_path / "c.png").exists()
     assert configuration_curves_plot([("vae", "vae", [empty])], tmp_path / "d.png") is None
 
