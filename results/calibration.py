@@ -123,7 +123,7 @@ LINE_STYLES = ("-o", "--s", ":^", "-.v")
 
 def budget_curve_plot(df: pd.DataFrame, path: str | Path) -> Path:
     """Metric vs training step per configuration: seed mean (line) and each seed (dots)."""
-    from .plots import save_figure, family_colour, plt
+    from .plots import family_colour, plt, save_figure
 
     metrics = sorted(df.loc[df.groupby("metric")["step"].transform("nunique") > 1, "metric"].unique()) or sorted(df["metric"].unique())
     fig, axes = plt.subplots(1, len(metrics), figsize=(4.2 * len(metrics), 3.4), squeeze=False)

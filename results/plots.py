@@ -23,8 +23,9 @@ OTHER_COLOURS = ("#8c564b", "#17becf", "#bcbd22", "#7f7f7f")
 
 
 def family_colour(family: str) -> str:
-    """A family's colour in every figure: fixed for disentanglement_lib's six families, else chosen by the name's checksum (the
-    same colour in every study and run, whatever families are present); device suffixes share the family's."""
+    """A family's colour in every figure: fixed for disentanglement_lib's six families, else chosen by the
+    name's checksum (the same colour in every study and run, whatever families are present); device suffixes
+    share the family's."""
     import zlib
 
     base = family.split(" [")[0]

@@ -153,7 +153,7 @@ def build_probe_metrics_page(study_dir: str | Path, study: str) -> list[Path]:
 
 
 def _figure(path: Path, m: np.ndarray, names: list[str], n: int) -> Path:
-    from .plots import save_figure, plt
+    from .plots import plt, save_figure
 
     fig, ax = plt.subplots(figsize=(8.5, 7.5))
     im = ax.imshow(np.nan_to_num(m), cmap="RdBu_r", vmin=-1, vmax=1)

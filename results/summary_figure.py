@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from .leaderboard import metric_label
-from .plots import save_figure, family_colour, plt
+from .plots import family_colour, plt, save_figure
 
 
 def summary_plot(rows: list[dict], cols, path: str | Path) -> Path:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from .plots import save_figure, family_colour, plt
+from .plots import family_colour, plt, save_figure
 
 NOT_TERMS = {"step", "images_per_s", "kl_per_latent"}  # throughput and the per-latent vector are not curves here
 FIRST = ("loss", "reconstruction", "kl")  # the terms every model logs, in this order; the objective's own follow

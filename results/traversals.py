@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .plots import save_figure, plt
+from .plots import plt, save_figure
 
 
 def traversal_figure(image: str | Path, path: str | Path, title: str) -> Path:
